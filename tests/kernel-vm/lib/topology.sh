@@ -1,0 +1,212 @@
+# Topology library for kernel-VM scenarios (bash; source it).
+#
+#   home link (dual stack)          access link 1 (IPv6 only)
+#   nk-ha  nk-cn                     nk-ar1 ---- nk-mr(acc1) nk-obs(obs1)
+#      \    /                          |            |
+#      nk-core ------------------------+          nk-mr --(mnet)-- nk-mnn
+#         |                                         |
+#      nk-ar2 ---- access link 2 (dual stack) ---- nk-mr(acc2) nk-obs(obs2)
+#
+# Each access link and the home link is a bridge inside its router's
+# namespace. Addresses are documentation prefixes (RFC 3849, RFC 5737).
+# topo_up builds it, topo_down removes every trace; scenarios call
+# topo_down from an EXIT trap.
+
+TOPO_NAMESPACES=(nk-ha nk-cn nk-core nk-ar1 nk-ar2 nk-mr nk-mnn nk-obs)
+
+# Home link 2001:db8:1::/64 and 192.0.2.0/24
+TOPO_HOME_PREFIX=2001:db8:1::/64
+TOPO_HA=2001:db8:1::1
+TOPO_HA4=192.0.2.1
+TOPO_CN=2001:db8:1::c
+TOPO_CN4=192.0.2.12
+TOPO_CORE_HOME=2001:db8:1::fe
+TOPO_CORE_HOME4=192.0.2.254
+# The mobile router's home address and mobile network prefix
+TOPO_MR_HOA=2001:db8:1::100
+TOPO_MNP=2001:db8:1:100::/64
+TOPO_MR_MNET=2001:db8:1:100::1
+TOPO_MNN=2001:db8:1:100::10
+# Access link 1, IPv6 only
+TOPO_ACC1_PREFIX=2001:db8:a1::/64
+TOPO_AR1=2001:db8:a1::1
+TOPO_MR_COA1=2001:db8:a1::100
+TOPO_OBS1=2001:db8:a1::ee
+# Access link 2, dual stack
+TOPO_ACC2_PREFIX=2001:db8:a2::/64
+TOPO_AR2=2001:db8:a2::1
+TOPO_MR_COA2=2001:db8:a2::100
+TOPO_OBS2=2001:db8:a2::ee
+TOPO_AR2_4=198.51.100.1
+TOPO_MR_COA2_4=198.51.100.100
+TOPO_OBS2_4=198.51.100.238
+# Core transfer links
+TOPO_CORE_AR1=2001:db8:ff01::1
+TOPO_AR1_UP=2001:db8:ff01::2
+TOPO_CORE_AR2=2001:db8:ff02::1
+TOPO_AR2_UP=2001:db8:ff02::2
+TOPO_CORE_AR2_4=203.0.113.1
+TOPO_AR2_UP_4=203.0.113.2
+
+topo_log() { echo "topology: $*"; }
+
+# topo_up: creates namespaces, links, addresses and routes.
+topo_up() {
+  local ns
+  {
+    for ns in "${TOPO_NAMESPACES[@]}"; do echo "netns add $ns"; done
+  } | ip -batch - || return 1
+  for ns in "${TOPO_NAMESPACES[@]}"; do
+    # Static addresses with no DAD delay; routers forward.
+    ip netns exec "$ns" sh -c '
+      echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad
+      echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad
+      echo 0 > /proc/sys/net/ipv6/conf/default/accept_ra
+      echo 1 > /proc/sys/net/ipv6/conf/all/forwarding
+      echo 1 > /proc/sys/net/ipv4/ip_forward' || return 1
+  done
+  ip -batch - <<EOB || return 1
+link add eth0 netns nk-ha type veth peer name home-ha netns nk-core
+link add eth0 netns nk-cn type veth peer name home-cn netns nk-core
+link add uplink netns nk-ar1 type veth peer name ar1 netns nk-core
+link add uplink netns nk-ar2 type veth peer name ar2 netns nk-core
+link add acc1 netns nk-mr type veth peer name acc1-mr netns nk-ar1
+link add obs1 netns nk-obs type veth peer name acc1-obs netns nk-ar1
+link add acc2 netns nk-mr type veth peer name acc2-mr netns nk-ar2
+link add obs2 netns nk-obs type veth peer name acc2-obs netns nk-ar2
+link add mnet netns nk-mr type veth peer name eth0 netns nk-mnn
+EOB
+  ip -n nk-core -batch - <<EOB || return 1
+link set lo up
+link add br-home type bridge
+link set home-ha master br-home
+link set home-cn master br-home
+link set home-ha up
+link set home-cn up
+link set br-home up
+link set ar1 up
+link set ar2 up
+addr add $TOPO_CORE_HOME/64 dev br-home nodad
+addr add $TOPO_CORE_HOME4/24 dev br-home
+addr add $TOPO_CORE_AR1/64 dev ar1 nodad
+addr add $TOPO_CORE_AR2/64 dev ar2 nodad
+addr add $TOPO_CORE_AR2_4/30 dev ar2
+route add $TOPO_ACC1_PREFIX via $TOPO_AR1_UP
+route add $TOPO_ACC2_PREFIX via $TOPO_AR2_UP
+route add 198.51.100.0/24 via $TOPO_AR2_UP_4
+route add $TOPO_MNP via $TOPO_HA
+EOB
+  local n r addr4 via4
+  for n in 1 2; do
+    r=nk-ar$n
+    {
+      echo "link set lo up"
+      echo "link add br-acc type bridge"
+      echo "link set acc$n-mr master br-acc"
+      echo "link set acc$n-obs master br-acc"
+      echo "link set acc$n-mr up"
+      echo "link set acc$n-obs up"
+      echo "link set br-acc up"
+      echo "link set uplink up"
+      echo "addr add 2001:db8:a$n::1/64 dev br-acc nodad"
+      echo "addr add 2001:db8:ff0$n::2/64 dev uplink nodad"
+      echo "route add default via 2001:db8:ff0$n::1"
+      if [[ $n == 2 ]]; then
+        echo "addr add $TOPO_AR2_4/24 dev br-acc"
+        echo "addr add $TOPO_AR2_UP_4/30 dev uplink"
+        echo "route add default via $TOPO_CORE_AR2_4"
+      fi
+    } | ip -n "$r" -batch - || return 1
+  done
+  ip -n nk-ha -batch - <<EOB || return 1
+link set lo up
+link set eth0 up
+addr add $TOPO_HA/64 dev eth0 nodad
+addr add $TOPO_HA4/24 dev eth0
+route add default via $TOPO_CORE_HOME
+route add default via $TOPO_CORE_HOME4
+EOB
+  ip -n nk-cn -batch - <<EOB || return 1
+link set lo up
+link set eth0 up
+addr add $TOPO_CN/64 dev eth0 nodad
+addr add $TOPO_CN4/24 dev eth0
+route add default via $TOPO_CORE_HOME
+route add default via $TOPO_CORE_HOME4
+EOB
+  ip -n nk-mr -batch - <<EOB || return 1
+link set lo up
+link set acc1 up
+link set acc2 up
+link set mnet up
+addr add $TOPO_MR_COA1/64 dev acc1 nodad
+addr add $TOPO_MR_COA2/64 dev acc2 nodad
+addr add $TOPO_MR_COA2_4/24 dev acc2
+addr add $TOPO_MR_MNET/64 dev mnet nodad
+route add default via $TOPO_AR1 dev acc1 metric 100
+route add default via $TOPO_AR2 dev acc2 metric 200
+route add default via $TOPO_AR2_4
+EOB
+  ip -n nk-mnn -batch - <<EOB || return 1
+link set lo up
+link set eth0 up
+addr add $TOPO_MNN/64 dev eth0 nodad
+route add default via $TOPO_MR_MNET
+EOB
+  ip -n nk-obs -batch - <<EOB || return 1
+link set lo up
+link set obs1 up
+link set obs2 up
+addr add $TOPO_OBS1/64 dev obs1 nodad
+addr add $TOPO_OBS2/64 dev obs2 nodad
+addr add $TOPO_OBS2_4/24 dev obs2
+EOB
+  topo_log "up: ${#TOPO_NAMESPACES[@]} namespaces"
+}
+
+# topo_down: removes the namespaces (and with them every link, address,
+# route, XFRM state and policy inside them). Safe to call twice.
+topo_down() {
+  local ns
+  for ns in "${TOPO_NAMESPACES[@]}"; do
+    [[ -e /run/netns/$ns ]] && echo "netns delete $ns"
+  done | ip -force -batch - 2>/dev/null
+  topo_log "down"
+}
+
+# topo_link NS DEV [delay MS] [jitter MS] [loss PERCENT]: netem on one link
+# end (egress of DEV in NS); with no parameters the netem qdisc is removed.
+topo_link() {
+  local ns=$1 dev=$2; shift 2
+  if (($# == 0)); then
+    ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null || true
+    return 0
+  fi
+  local delay="" jitter="" loss=""
+  while (($#)); do
+    case $1 in
+      delay) delay=$2 ;;
+      jitter) jitter=$2 ;;
+      loss) loss=$2 ;;
+      *) echo "topo_link: unknown parameter '$1'" >&2; return 2 ;;
+    esac
+    shift 2
+  done
+  local args=()
+  [[ -n $delay ]] && args+=(delay "${delay}ms")
+  [[ -n $delay && -n $jitter ]] && args+=("${jitter}ms")
+  [[ -n $loss ]] && args+=(loss "${loss}%")
+  ip netns exec "$ns" tc qdisc replace dev "$dev" root netem "${args[@]}"
+}
+
+# topo_ping NS ADDRESS [COUNT]: succeeds if ADDRESS answers from NS.
+topo_ping() {
+  local ns=$1 addr=$2 count=${3:-1}
+  ip netns exec "$ns" busybox ping -q -c "$count" -W 3 "$addr" >/dev/null 2>&1
+}
+
+# topo_rtt_ms NS ADDRESS: the round-trip time of one ping, in whole ms.
+topo_rtt_ms() {
+  ip netns exec "$1" busybox ping -c 1 -W 5 "$2" 2>/dev/null |
+    sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | cut -d. -f1
+}
