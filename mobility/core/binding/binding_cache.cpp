@@ -1,0 +1,460 @@
+#include "mobility/core/binding/binding_cache.hpp"
+
+#include <algorithm>
+
+#include "mobility/core/binding/sequence.hpp"
+
+namespace nemokey::mobility::binding {
+
+using mh::BindingAckStatus;
+
+namespace {
+
+bool usable_unicast(const Ipv6Address& a) {
+    static const Ipv6Address loopback = [] {
+        Ipv6Address l;
+        l.bytes[15] = 1;
+        return l;
+    }();
+    return !a.is_unspecified() && !a.is_multicast() && !a.is_link_local() && a != loopback;
+}
+
+Ipv6Address link_local_of(const Ipv6Address& home_address) {
+    // RFC 6275 sec. 10.3.1: the link-local address with the home address's
+    // interface identifier (fe80::/64 + last 64 bits).
+    Ipv6Address ll;
+    ll.bytes[0] = 0xfe;
+    ll.bytes[1] = 0x80;
+    std::copy(home_address.bytes.begin() + 8, home_address.bytes.end(), ll.bytes.begin() + 8);
+    return ll;
+}
+
+}  // namespace
+
+const CareOfBinding* BindingCacheEntry::binding(uint16_t binding_id) const {
+    for (const auto& b : bindings)
+        if (b.binding_id == binding_id) return &b;
+    return nullptr;
+}
+
+BindingCache::BindingCache(BindingCacheConfig config, Authorizer& authorizer)
+    : config_(std::move(config)), authorizer_(authorizer) {}
+
+Actions BindingCache::handle(const HomeAgentEvent& event, TimePoint now) {
+    Actions out;
+    handle(event, now, out);
+    return out;
+}
+
+void BindingCache::handle(const HomeAgentEvent& event, TimePoint now, Actions& out) {
+    std::visit([&](const auto& e) { on(e, now, out); }, event);
+}
+
+const BindingCacheEntry* BindingCache::find(const Ipv6Address& home_address) const {
+    auto it = cache_.find(home_address);
+    return it == cache_.end() ? nullptr : &it->second;
+}
+
+const HomeLinkPrefix* BindingCache::home_link_of(const Ipv6Address& a) const {
+    for (const auto& h : config_.home_prefixes)
+        if (h.prefix.contains(net::IpAddress{a})) return &h;
+    return nullptr;
+}
+
+void BindingCache::reply(const ReceivedBindingUpdate& r, const Ipv6Address& home_address,
+                         BindingAckStatus status, uint16_t sequence, Actions& out,
+                         mh::MobilityOptions options) {
+    SendBindingAcknowledgement send;
+    send.source = r.destination;
+    // RFC 6275 sec. 9.5.4: to the BU's source; a type 2 routing header
+    // carries the home address unless the node is at home.
+    send.destination = r.source;
+    if (r.source != home_address) send.type2_routing_header = home_address;
+    send.message.status = status;
+    send.message.sequence_number = sequence;
+    // RFC 3963 sec. 6.2: R set when the home agent supports mobile routers
+    // and the BU asked for it.
+    send.message.mobile_router = r.message.mobile_router && config_.mobile_router_support;
+    send.message.options = std::move(options);
+    out.push_back(std::move(send));
+}
+
+void BindingCache::on(const ReceivedBindingUpdate& r, TimePoint now, Actions& out) {
+    process(r, now, false, out);
+}
+
+void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool dad_done,
+                           Actions& out) {
+    const mh::BindingUpdate& bu = r.message;
+    const Ipv6Address hoa = r.home_address_option.value_or(r.source);
+
+    // RFC 6275 sec. 9.5.1 / 10.3.1: a home registration must come under
+    // IPsec; anything else is silently discarded.
+    if (!r.ipsec_protected) {
+        out.push_back(DropMessage{"binding update without IPsec protection"});
+        return;
+    }
+    auto it = cache_.find(hoa);
+    if (!bu.home_registration) {
+        // RFC 6275 sec. 9.5.1: a correspondent registration for a home
+        // registration entry changes its type.
+        if (it != cache_.end()) {
+            reply(r, hoa, BindingAckStatus::registration_type_change_disallowed, bu.sequence_number, out);
+        } else {
+            // No return routability here, so no Binding Authorization Data
+            // can be verified (RFC 6275 sec. 9.5.1: discard).
+            out.push_back(DropMessage{"correspondent registration not supported"});
+        }
+        return;
+    }
+    // RFC 6275 sec. 10.3.1: the home address must be on-link for our home prefixes.
+    const HomeLinkPrefix* home_link = home_link_of(hoa);
+    if (!home_link || !usable_unicast(hoa)) {
+        reply(r, hoa, BindingAckStatus::not_home_subnet, bu.sequence_number, out);
+        return;
+    }
+
+    // Care-of address: the Alternate Care-of Address option wins over the
+    // source address (RFC 6275 sec. 9.5.1, 6.2.5).
+    Ipv6Address coa = r.source;
+    if (const auto* alt = mh::find_option<mh::AlternateCareOfAddress>(bu.options))
+        coa = alt->alternate_care_of_address;
+
+    // ---- RFC 5648 Binding Identifier options ----
+    const auto bids = mh::find_options<mh::BindingIdentifier>(bu.options);
+    const bool deregistration = bu.lifetime == 0 || (coa == hoa && bids.empty());
+    if (!bids.empty()) {
+        if (!config_.multiple_care_of_addresses) {
+            reply(r, hoa, BindingAckStatus::mcoa_prohibited, bu.sequence_number, out);
+            return;
+        }
+        if (bids.size() > 1 && !config_.bulk_registration) {
+            reply(r, hoa, BindingAckStatus::mcoa_bulk_registration_prohibited, bu.sequence_number, out);
+            return;
+        }
+        for (size_t i = 0; i < bids.size(); ++i) {
+            const auto* b = bids[i];
+            bool malformed = false;
+            for (size_t j = 0; j < i; ++j) malformed = malformed || bids[j]->binding_id == b->binding_id;
+            // RFC 5648 sec. 6.1: a bulk registration names each care-of address.
+            if (bids.size() > 1 && !deregistration && !b->care_of_address) malformed = true;
+            if (b->care_of_address && !net::is_v6(*b->care_of_address)) malformed = true;  // RFC 5555 not here
+            if (malformed) {
+                reply(r, hoa, BindingAckStatus::mcoa_malformed, bu.sequence_number, out);
+                return;
+            }
+            if (b->simultaneous_home_and_foreign) {
+                // RFC 5648 sec. 5.6: being at home and away at once needs
+                // home-link support this home agent does not offer.
+                reply(r, hoa, BindingAckStatus::mcoa_simultaneous_home_and_foreign_prohibited,
+                      bu.sequence_number, out);
+                return;
+            }
+        }
+        if (it != cache_.end() && !it->second.multiple_care_of_addresses) {
+            reply(r, hoa, BindingAckStatus::mcoa_non_mcoa_binding_exists, bu.sequence_number, out);
+            return;
+        }
+    }
+
+    // ---- RFC 6275 sec. 9.5.1: Sequence Number, modulo 2^16 ----
+    if (it != cache_.end()) {
+        for (const auto& b : it->second.bindings) {
+            bool touched = bids.empty();
+            for (const auto* o : bids) touched = touched || o->binding_id == b.binding_id;
+            if (touched && !sequence_greater(bu.sequence_number, b.last_sequence)) {
+                reply(r, hoa, BindingAckStatus::sequence_number_out_of_window, b.last_sequence, out);
+                return;
+            }
+        }
+    }
+
+    // ---- Deregistration (RFC 6275 sec. 10.3.2, RFC 5648 sec. 6.2) ----
+    if (deregistration) {
+        if (it == cache_.end()) {
+            pending_.erase(hoa);
+            reply(r, hoa, BindingAckStatus::not_home_agent_for_this_mobile_node, bu.sequence_number, out);
+            return;
+        }
+        BindingCacheEntry& entry = it->second;
+        if (bids.empty()) {
+            erase_entry(hoa, out);
+            reply(r, hoa, BindingAckStatus::accepted, bu.sequence_number, out);
+            return;
+        }
+        mh::MobilityOptions options;
+        size_t failed = 0;
+        for (const auto* o : bids) {
+            mh::BindingIdentifier answer;
+            answer.binding_id = o->binding_id;
+            size_t index = entry.bindings.size();
+            for (size_t i = 0; i < entry.bindings.size(); ++i)
+                if (entry.bindings[i].binding_id == o->binding_id) index = i;
+            if (index == entry.bindings.size()) {
+                answer.status = BindingAckStatus::mcoa_unknown_coa;
+                ++failed;
+            } else {
+                remove_binding(hoa, entry, index, out);
+            }
+            options.push_back(answer);
+        }
+        if (entry.bindings.empty()) erase_entry(hoa, out);
+        const BindingAckStatus status = failed == 0 ? BindingAckStatus::accepted
+                                        : failed == bids.size() ? BindingAckStatus::mcoa_unknown_coa
+                                                                : BindingAckStatus::mcoa_notcomplete;
+        reply(r, hoa, status, bu.sequence_number, out, std::move(options));
+        return;
+    }
+
+    // ---- Registration ----
+    // Care-of addresses to bind, one per binding identifier.
+    struct Target {
+        uint16_t binding_id;
+        Ipv6Address care_of_address;
+    };
+    std::vector<Target> targets;
+    if (bids.empty()) {
+        targets.push_back({0, coa});
+    } else {
+        for (const auto* o : bids)
+            targets.push_back({o->binding_id, o->care_of_address
+                                                  ? std::get<Ipv6Address>(*o->care_of_address)
+                                                  : coa});
+    }
+    for (const auto& t : targets) {
+        // A care-of address must be a routable unicast address off the home
+        // link (RFC 6275 sec. 9.5.1, status 174 of sec. 6.1.8).
+        if (!usable_unicast(t.care_of_address) || home_link_of(t.care_of_address)) {
+            reply(r, hoa, BindingAckStatus::invalid_care_of_address, bu.sequence_number, out);
+            return;
+        }
+    }
+
+    // ---- RFC 3963 sec. 6.1-6.2: mobile router ----
+    std::vector<net::Prefix> prefixes;
+    if (bu.mobile_router) {
+        if (!config_.mobile_router_support) {
+            reply(r, hoa, BindingAckStatus::mobile_router_operation_not_permitted, bu.sequence_number, out);
+            return;
+        }
+        for (const auto* p : mh::find_options<mh::MobileNetworkPrefix>(bu.options)) {
+            const net::Prefix prefix = net::Prefix{p->prefix, p->prefix_length};
+            bool invalid = p->prefix_length == 0 || p->prefix_length > 128;
+            if (!invalid) {
+                const auto n = prefix.normalized();
+                const auto& a = std::get<Ipv6Address>(n.address);
+                // RFC 3963 sec. 6.1.1: a prefix that cannot be a mobile
+                // network (link-local, multicast, the home link itself).
+                invalid = a.is_link_local() || a.is_multicast() || a.is_unspecified() ||
+                          n.contains(net::IpAddress{hoa});
+                for (const auto& h : config_.home_prefixes) invalid = invalid || h.prefix.overlaps(n);
+                if (!invalid) prefixes.push_back(n);
+            }
+            if (invalid) {
+                reply(r, hoa, BindingAckStatus::invalid_prefix, bu.sequence_number, out);
+                return;
+            }
+        }
+    }
+    const bool implicit_mode = bu.mobile_router && prefixes.empty();
+
+    // ---- Authorisation: asked, never assumed ----
+    AuthorizationAnswer answer = authorizer_.authorize(
+        AuthorizationRequest{r.identity, hoa, bu.mobile_router, &prefixes, implicit_mode});
+    switch (answer.verdict) {
+        case AuthorizationVerdict::authorized: break;
+        case AuthorizationVerdict::not_home_agent_for_this_mobile_node:
+            reply(r, hoa, BindingAckStatus::not_home_agent_for_this_mobile_node, bu.sequence_number, out);
+            return;
+        case AuthorizationVerdict::administratively_prohibited:
+            reply(r, hoa, BindingAckStatus::administratively_prohibited, bu.sequence_number, out);
+            return;
+        case AuthorizationVerdict::mobile_router_operation_not_permitted:
+            reply(r, hoa, BindingAckStatus::mobile_router_operation_not_permitted, bu.sequence_number, out);
+            return;
+        case AuthorizationVerdict::not_authorized_for_prefix:
+            reply(r, hoa, BindingAckStatus::not_authorized_for_prefix, bu.sequence_number, out);
+            return;
+    }
+    if (implicit_mode) {
+        // RFC 3963 sec. 6.1.2: implicit mode uses the configured prefixes;
+        // none known means forwarding cannot be set up.
+        for (const auto& p : answer.configured_prefixes) prefixes.push_back(p.normalized());
+        if (prefixes.empty()) {
+            reply(r, hoa, BindingAckStatus::forwarding_setup_failed, bu.sequence_number, out);
+            return;
+        }
+    }
+    for (const auto& p : prefixes) {
+        // One prefix, one mobile router (RFC 3963 sec. 6.1.1).
+        auto owner = prefix_owners_.find(p);
+        if (owner != prefix_owners_.end() && owner->second != hoa) {
+            reply(r, hoa, BindingAckStatus::not_authorized_for_prefix, bu.sequence_number, out);
+            return;
+        }
+    }
+
+    const bool first_registration = it == cache_.end();
+    if (first_registration && config_.max_bindings != 0 && binding_count_ >= config_.max_bindings) {
+        reply(r, hoa, BindingAckStatus::insufficient_resources, bu.sequence_number, out);
+        return;
+    }
+
+    // ---- Lifetime (RFC 6275 sec. 10.3.1) ----
+    std::chrono::seconds granted = std::min(bu.lifetime_seconds(), config_.max_binding_lifetime);
+    if (home_link->valid_until) {
+        const auto remaining =
+            std::chrono::floor<std::chrono::seconds>(*home_link->valid_until - now);
+        if (remaining < std::chrono::seconds{mh::lifetime_unit_seconds}) {
+            // The home prefix is (about to be) invalid: not a home subnet any more.
+            reply(r, hoa, BindingAckStatus::not_home_subnet, bu.sequence_number, out);
+            return;
+        }
+        granted = std::min(granted, remaining);
+    }
+    const uint16_t granted_units = lifetime_units(granted);
+    granted = std::chrono::seconds{uint32_t{granted_units} * mh::lifetime_unit_seconds};
+
+    // ---- DAD before a first registration (RFC 6275 sec. 10.3.1) ----
+    if (first_registration && config_.duplicate_address_detection && !dad_done) {
+        auto [p, inserted] = pending_.insert_or_assign(hoa, r);
+        (void)p;
+        if (inserted) {
+            std::optional<Ipv6Address> ll;
+            if (bu.link_local_address_compatibility) ll = link_local_of(hoa);
+            out.push_back(PerformDuplicateAddressDetection{hoa, ll});
+        }
+        return;
+    }
+
+    // ---- Accept ----
+    const bool k_granted = bu.key_management_mobility_capability && config_.key_management_mobility;
+    BindingCacheEntry& entry = first_registration ? cache_[hoa] : it->second;
+    if (!first_registration && bids.empty() && entry.multiple_care_of_addresses) {
+        // RFC 5648 sec. 6.2: a BU without BID replaces all bindings.
+        for (size_t i = entry.bindings.size(); i-- > 0;)
+            if (entry.bindings[i].binding_id != 0) remove_binding(hoa, entry, i, out);
+    }
+    entry.multiple_care_of_addresses = !bids.empty();
+    entry.mobile_router = bu.mobile_router;
+    entry.key_management_mobility = k_granted;
+    entry.granted_lifetime_seconds = static_cast<uint32_t>(granted.count());
+    const Duration granted_ms = std::chrono::duration_cast<Duration>(granted);
+    const Ipv6Address& ha = r.destination;
+
+    for (const auto& t : targets) {
+        CareOfBinding* b = nullptr;
+        for (auto& existing : entry.bindings)
+            if (existing.binding_id == t.binding_id) b = &existing;
+        if (!b) {
+            entry.bindings.push_back(CareOfBinding{t.care_of_address, {}, t.binding_id, 0});
+            b = &entry.bindings.back();
+            ++binding_count_;
+            out.push_back(InstallBinding{hoa, t.care_of_address, ha, t.binding_id,
+                                         bu.mobile_router, granted});
+        } else if (b->care_of_address != t.care_of_address) {
+            const Ipv6Address old = b->care_of_address;
+            b->care_of_address = t.care_of_address;
+            out.push_back(UpdateBinding{hoa, old, t.care_of_address, ha, t.binding_id,
+                                        bu.mobile_router, granted});
+            // The IPsec SAs (and with K the IKE SA) follow the care-of address.
+            out.push_back(Migrate{hoa, ha, old, t.care_of_address, k_granted});
+        }
+        b->last_sequence = bu.sequence_number;
+        b->expires_at = now + granted_ms;
+        out.push_back(ArmTimer{TimerKey{TimerKind::bc_lifetime, hoa, t.binding_id}, b->expires_at});
+    }
+
+    // Mobile network prefixes: routes through the tunnel (RFC 3963 sec. 6.1).
+    std::vector<net::Prefix> removed;
+    std::vector<net::Prefix> added;
+    for (const auto& p : entry.mobile_network_prefixes)
+        if (std::find(prefixes.begin(), prefixes.end(), p) == prefixes.end()) removed.push_back(p);
+    for (const auto& p : prefixes)
+        if (std::find(entry.mobile_network_prefixes.begin(), entry.mobile_network_prefixes.end(), p) ==
+            entry.mobile_network_prefixes.end())
+            added.push_back(p);
+    const Ipv6Address route_via = entry.bindings.front().care_of_address;
+    if (!removed.empty()) {
+        for (const auto& p : removed) prefix_owners_.erase(p);
+        out.push_back(RemoveRoutes{hoa, route_via, removed});
+    }
+    if (!added.empty()) {
+        for (const auto& p : added) prefix_owners_[p] = hoa;
+        out.push_back(AddRoutes{hoa, route_via, added});
+    }
+    entry.mobile_network_prefixes = std::move(prefixes);
+
+    mh::MobilityOptions options;
+    if (config_.binding_refresh_advice.count() > 0 && config_.binding_refresh_advice < granted) {
+        options.push_back(mh::BindingRefreshAdvice{static_cast<uint16_t>(
+            config_.binding_refresh_advice.count() / mh::refresh_interval_unit_seconds)});
+    }
+    for (const auto& t : targets) {
+        if (t.binding_id == 0 && bids.empty()) break;
+        mh::BindingIdentifier answer;
+        answer.binding_id = t.binding_id;   // RFC 5648 sec. 6.2: each BID answered
+        options.push_back(answer);
+    }
+    reply(r, hoa, BindingAckStatus::accepted, bu.sequence_number, out, std::move(options));
+    auto& ba = std::get<SendBindingAcknowledgement>(out.back()).message;
+    ba.lifetime = granted_units;
+    // RFC 6275 sec. 10.3.1: K set when the home agent supports key
+    // management mobility and the BU asked for it.
+    ba.key_management_mobility_capability = k_granted;
+}
+
+void BindingCache::remove_binding(const Ipv6Address& home_address, BindingCacheEntry& entry,
+                                  size_t index, Actions& out) {
+    const CareOfBinding b = entry.bindings[index];
+    entry.bindings.erase(entry.bindings.begin() + static_cast<std::ptrdiff_t>(index));
+    --binding_count_;
+    out.push_back(CancelTimer{TimerKey{TimerKind::bc_lifetime, home_address, b.binding_id}});
+    if (entry.bindings.empty() && !entry.mobile_network_prefixes.empty()) {
+        for (const auto& p : entry.mobile_network_prefixes) prefix_owners_.erase(p);
+        out.push_back(RemoveRoutes{home_address, b.care_of_address, entry.mobile_network_prefixes});
+        entry.mobile_network_prefixes.clear();
+    }
+    out.push_back(RemoveBinding{home_address, b.care_of_address, Ipv6Address{}, b.binding_id});
+}
+
+void BindingCache::erase_entry(const Ipv6Address& home_address, Actions& out) {
+    auto it = cache_.find(home_address);
+    if (it == cache_.end()) return;
+    while (!it->second.bindings.empty())
+        remove_binding(home_address, it->second, it->second.bindings.size() - 1, out);
+    cache_.erase(it);
+}
+
+void BindingCache::on(const DuplicateAddressDetectionResult& e, TimePoint now, Actions& out) {
+    auto it = pending_.find(e.home_address);
+    if (it == pending_.end()) return;
+    ReceivedBindingUpdate r = std::move(it->second);
+    pending_.erase(it);
+    if (e.duplicate) {
+        out.push_back(Report{ReportKind::duplicate_address_detected, e.home_address, 0,
+                             BindingAckStatus::duplicate_address_detection_failed});
+        reply(r, e.home_address, BindingAckStatus::duplicate_address_detection_failed,
+              r.message.sequence_number, out);
+        return;
+    }
+    process(r, now, true, out);
+}
+
+void BindingCache::on(const TimerExpired& e, TimePoint now, Actions& out) {
+    if (e.key.kind != TimerKind::bc_lifetime) return;
+    auto it = cache_.find(e.key.home_address);
+    if (it == cache_.end()) return;
+    auto& bindings = it->second.bindings;
+    for (size_t i = 0; i < bindings.size(); ++i) {
+        if (bindings[i].binding_id != e.key.id) continue;
+        if (now < bindings[i].expires_at) return;   // refreshed since
+        out.push_back(Report{ReportKind::binding_expired, e.key.home_address, bindings[i].binding_id,
+                             std::nullopt});
+        remove_binding(e.key.home_address, it->second, i, out);
+        if (bindings.empty()) cache_.erase(it);
+        return;
+    }
+}
+
+}  // namespace nemokey::mobility::binding

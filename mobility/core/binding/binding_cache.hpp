@@ -1,0 +1,174 @@
+// Binding cache of a home agent (RFC 6275 sec. 9.5.1, 10.3; RFC 3963 sec. 6;
+// RFC 5648 sec. 6): accepts or rejects Binding Updates for home registration
+// with the RFCs' exact status codes and answers with actions (send this BA,
+// install / update / remove this binding, these routes, this MIGRATE, run
+// DAD, arm this timer). No I/O; time comes in with every event.
+//
+// Authorisation is asked, never assumed: an Authorizer says whether the
+// identity that protected the BU (its IKE / IPsec peer) may register this home
+// address, as a mobile router, with these prefixes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "conf/net/address.hpp"
+#include "mobility/core/binding/actions.hpp"
+#include "mobility/core/binding/binding_update_list.hpp"
+#include "mobility/core/binding/time.hpp"
+#include "mobility/core/mh/messages.hpp"
+
+namespace nemokey::mobility::binding {
+
+// A prefix of the home link this home agent serves; valid_until is the end
+// of its valid lifetime, if it has one (RFC 6275 sec. 10.3.1 bounds the
+// granted lifetime by it).
+struct HomeLinkPrefix {
+    net::Prefix prefix;
+    std::optional<TimePoint> valid_until;
+};
+
+struct BindingCacheConfig {
+    std::vector<HomeLinkPrefix> home_prefixes;
+    std::chrono::seconds max_binding_lifetime{max_lifetime_on_wire};
+    bool mobile_router_support = true;             // RFC 3963
+    bool multiple_care_of_addresses = true;        // RFC 5648
+    bool bulk_registration = true;                 // RFC 5648 sec. 6.1 (bulk)
+    bool key_management_mobility = true;           // K flag capability, RFC 6275 sec. 10.3.1
+    bool duplicate_address_detection = true;       // RFC 6275 sec. 10.3.1, first registration
+    size_t max_bindings = 0;                       // 0 = no limit; beyond it: 130
+    std::chrono::seconds binding_refresh_advice{0};  // 0 = none sent (RFC 6275 sec. 6.2.4)
+};
+
+// ---- Authorisation (RFC 4877 sec. 4.3: the identity must own the home address) ----
+
+struct AuthorizationRequest {
+    std::string_view identity;
+    Ipv6Address home_address;
+    bool mobile_router = false;
+    // Explicit mode: the prefixes listed in the BU. Implicit mode: empty,
+    // and the answer says which prefixes are configured for the identity.
+    const std::vector<net::Prefix>* prefixes = nullptr;
+    bool implicit_mode = false;
+};
+
+enum class AuthorizationVerdict : uint8_t {
+    authorized,
+    not_home_agent_for_this_mobile_node,     // 133: we do not serve this node
+    administratively_prohibited,             // 129: identity may not use this home address
+    mobile_router_operation_not_permitted,   // 140 (RFC 3963 sec. 6.1)
+    not_authorized_for_prefix,               // 142 (RFC 3963 sec. 6.1)
+};
+
+struct AuthorizationAnswer {
+    AuthorizationVerdict verdict = AuthorizationVerdict::administratively_prohibited;
+    std::vector<net::Prefix> configured_prefixes;   // implicit mode (RFC 3963 sec. 6.1.2)
+};
+
+class Authorizer {
+public:
+    virtual ~Authorizer() = default;
+    virtual AuthorizationAnswer authorize(const AuthorizationRequest& request) = 0;
+};
+
+// ---- Events ----
+
+// A Binding Update as the socket layer delivers it.
+struct ReceivedBindingUpdate {
+    Ipv6Address source;                              // IPv6 source (care-of address)
+    Ipv6Address destination;                         // our address it was sent to
+    std::optional<Ipv6Address> home_address_option;  // absent when sent from home
+    bool ipsec_protected = false;                    // ESP of a home registration SA
+    std::string identity;                            // peer identity of that SA
+    mh::BindingUpdate message;
+};
+
+// Answer to a PerformDuplicateAddressDetection action.
+struct DuplicateAddressDetectionResult {
+    Ipv6Address home_address;
+    bool duplicate = false;
+};
+
+using HomeAgentEvent = std::variant<ReceivedBindingUpdate, DuplicateAddressDetectionResult, TimerExpired>;
+
+// ---- Entries ----
+
+// One care-of address of a home address (one per Binding Identifier under RFC 5648).
+struct CareOfBinding {
+    Ipv6Address care_of_address;
+    TimePoint expires_at{};
+    uint16_t binding_id = 0;        // 0 = registered without a BID option
+    uint16_t last_sequence = 0;     // RFC 6275 sec. 9.5.1
+};
+
+struct BindingCacheEntry {
+    std::vector<CareOfBinding> bindings;
+    std::vector<net::Prefix> mobile_network_prefixes;   // RFC 3963
+    uint32_t granted_lifetime_seconds = 0;
+    bool mobile_router = false;
+    bool key_management_mobility = false;                // K granted
+    bool multiple_care_of_addresses = false;             // registered with BID options
+
+    const CareOfBinding* binding(uint16_t binding_id) const;
+};
+
+struct Ipv6AddressHash {
+    size_t operator()(const Ipv6Address& a) const noexcept {
+        uint64_t hi, lo;
+        std::memcpy(&hi, a.bytes.data(), 8);
+        std::memcpy(&lo, a.bytes.data() + 8, 8);
+        uint64_t h = (hi ^ (lo * 0x9e3779b97f4a7c15ull));
+        h ^= h >> 32;
+        h *= 0xd6e8feb86659fd93ull;
+        h ^= h >> 32;
+        return static_cast<size_t>(h);
+    }
+};
+
+class BindingCache {
+public:
+    BindingCache(BindingCacheConfig config, Authorizer& authorizer);
+
+    Actions handle(const HomeAgentEvent& event, TimePoint now);
+    // Same, appending to `out` (lets a busy daemon reuse one vector).
+    void handle(const HomeAgentEvent& event, TimePoint now, Actions& out);
+
+    const BindingCacheEntry* find(const Ipv6Address& home_address) const;
+    size_t size() const { return cache_.size(); }           // home addresses
+    size_t binding_count() const { return binding_count_; }  // care-of bindings
+    size_t pending_dad() const { return pending_.size(); }
+    void reserve(size_t home_addresses) { cache_.reserve(home_addresses); }
+    const BindingCacheConfig& config() const { return config_; }
+
+private:
+    void on(const ReceivedBindingUpdate& e, TimePoint now, Actions& out);
+    void on(const DuplicateAddressDetectionResult& e, TimePoint now, Actions& out);
+    void on(const TimerExpired& e, TimePoint now, Actions& out);
+    void process(const ReceivedBindingUpdate& r, TimePoint now, bool dad_done, Actions& out);
+    void reply(const ReceivedBindingUpdate& r, const Ipv6Address& home_address,
+               mh::BindingAckStatus status, uint16_t sequence, Actions& out,
+               mh::MobilityOptions options = {});
+    void remove_binding(const Ipv6Address& home_address, BindingCacheEntry& entry, size_t index,
+                        Actions& out);
+    void erase_entry(const Ipv6Address& home_address, Actions& out);
+    const HomeLinkPrefix* home_link_of(const Ipv6Address& a) const;
+
+    BindingCacheConfig config_;
+    Authorizer& authorizer_;
+    std::unordered_map<Ipv6Address, BindingCacheEntry, Ipv6AddressHash> cache_;
+    // Which home address registered each mobile network prefix (normalized).
+    std::map<net::Prefix, Ipv6Address> prefix_owners_;
+    // First registrations waiting for DAD (RFC 6275 sec. 10.3.1); the latest BU of each.
+    std::unordered_map<Ipv6Address, ReceivedBindingUpdate, Ipv6AddressHash> pending_;
+    size_t binding_count_ = 0;
+};
+
+}  // namespace nemokey::mobility::binding
