@@ -1,0 +1,51 @@
+// mobctl check-config FILE [--json]: parse, check and derive the security
+// plan with no daemon running. Valid: the plan on stdout, exit 0. Invalid:
+// one line per error on stderr (or {"errors": [...]} on stdout with
+// --json), exit 1.
+#include "conf/parser.hpp"
+#include "conf/plan.hpp"
+#include "conf/plan_format.hpp"
+#include "mobility/mobctl/commands.hpp"
+
+#include <cstdio>
+#include <string>
+
+namespace nemokey::mobctl {
+
+int check_config(GlobalOptions& options, std::span<const std::string_view> args) {
+    std::string file;
+    for (std::string_view a : args) {
+        if (a == "--json" || a == "-j") {
+            options.json = true;
+        } else if (!a.empty() && a.front() == '-' && a != "-") {
+            std::fprintf(stderr, "mobctl check-config: unknown option '%.*s'\n", static_cast<int>(a.size()), a.data());
+            return exit_usage;
+        } else if (file.empty()) {
+            file = a;
+        } else {
+            std::fprintf(stderr, "mobctl check-config: one FILE only, got '%s' and '%.*s'\n", file.c_str(),
+                         static_cast<int>(a.size()), a.data());
+            return exit_usage;
+        }
+    }
+    if (file.empty()) {
+        std::fprintf(stderr, "mobctl check-config: missing FILE\nUsage: mobctl check-config FILE [--json]\n");
+        return exit_usage;
+    }
+    auto result = conf::parse_file(file);
+    if (!result.ok()) {
+        if (options.json)
+            std::printf("%s\n", conf::to_json(result.errors).dump(2).c_str());
+        else
+            for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+        return exit_failure;
+    }
+    auto plan = conf::to_json(conf::derive_plan(*result.model));
+    if (options.json)
+        std::printf("%s\n", plan.dump(2).c_str());
+    else
+        std::printf("%s", conf::to_text(plan).c_str());
+    return exit_ok;
+}
+
+}  // namespace nemokey::mobctl
