@@ -1,0 +1,74 @@
+// Errors as values for the Mobility Header codec: a decode error says what
+// failed, where (octet offset from the start of the Mobility Header) and
+// which reaction RFC 6275 sec. 9.2 asks of the receiver.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace nemokey::mobility::mh {
+
+enum class DecodeErrorKind : uint8_t {
+    truncated,                 // fewer octets than the header or a field needs
+    bad_payload_proto,         // Payload Proto != 59 (RFC 6275 sec. 9.2)
+    bad_header_length,         // Header Len too small for the MH Type, or past the data
+    bad_checksum,              // RFC 6275 sec. 6.1.1 / 9.2
+    unrecognized_mh_type,      // RFC 6275 sec. 9.2: answer with Binding Error status 2
+    option_overrun,            // option Type/Length runs past the end of the message
+    bad_option_length,         // known option with a length its RFC does not allow
+    bad_option_value,          // a field value its RFC does not allow
+    misaligned_option,         // only with DecodeOptions::strict_alignment
+    option_after_authorization_data,  // RFC 6275 sec. 6.2.7: BAD must be last
+    bad_extension_header,      // Home Address option / type 2 routing header
+    bad_udp_encapsulation,     // RFC 5555 UDP payload
+    unencodable,               // encoder: a value does not fit its wire field
+};
+
+const char* to_string(DecodeErrorKind k);
+
+// What the receiver does with the packet (RFC 6275 sec. 9.2).
+enum class ReceiverReaction : uint8_t {
+    silently_discard,
+    // Discard and send ICMPv6 Parameter Problem code 0; `offset` is the
+    // offending field counted from the start of the Mobility Header (the
+    // caller adds the length of the headers before it for the Pointer).
+    discard_send_icmp_parameter_problem,
+    // Discard and send a Binding Error with binding_error_status
+    // (RFC 6275 sec. 9.3.3).
+    discard_send_binding_error,
+};
+
+struct DecodeError {
+    DecodeErrorKind kind = DecodeErrorKind::truncated;
+    size_t offset = 0;          // octet offset of the offending field
+    uint32_t value = 0;         // the quoted wire value (type, length, checksum...)
+    ReceiverReaction reaction = ReceiverReaction::silently_discard;
+    uint8_t binding_error_status = 0;  // with discard_send_binding_error
+    std::string detail;         // one sentence for logs
+
+    std::string message() const;  // "<kind> at offset N (value V): detail"
+};
+
+// A small expected-like result: a value or a DecodeError.
+template <class T>
+class Result {
+public:
+    Result(T value) : v_(std::move(value)) {}
+    Result(DecodeError error) : v_(std::move(error)) {}
+    bool ok() const { return v_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+    T& value() & { return std::get<0>(v_); }
+    const T& value() const& { return std::get<0>(v_); }
+    T&& value() && { return std::get<0>(std::move(v_)); }
+    const DecodeError& error() const { return std::get<1>(v_); }
+    T* operator->() { return &std::get<0>(v_); }
+    const T* operator->() const { return &std::get<0>(v_); }
+
+private:
+    std::variant<T, DecodeError> v_;
+};
+
+}  // namespace nemokey::mobility::mh
