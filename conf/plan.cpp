@@ -225,7 +225,7 @@ std::optional<std::string> written(const std::optional<FileRef>& f) {
 
 }  // namespace
 
-Plan derive_plan(const Model& model) {
+Plan derive_plan(const Model& model, ReqidFunction reqid_fn) {
     Plan plan;
     plan.role = model.role;
     const bool on_ha = model.role == Role::home_agent;
@@ -243,8 +243,9 @@ Plan derive_plan(const Model& model) {
     for (const Key& k : keys) {
         Identity id{std::get<0>(k), std::get<1>(k)};
         uint32_t attempt = 0;
-        uint32_t r = derive_reqid(id, std::get<2>(k), attempt);
-        while (used.count(r)) r = derive_reqid(id, std::get<2>(k), ++attempt);
+        uint32_t r = reqid_fn(id, std::get<2>(k), attempt);
+        // 0 means "no reqid" to the kernel; never hand it out.
+        while (r == 0 || used.count(r)) r = reqid_fn(id, std::get<2>(k), ++attempt);
         used.insert(r);
         reqids[k] = r;
     }

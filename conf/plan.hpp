@@ -157,9 +157,6 @@ struct Plan {
     std::vector<NodePlan> nodes;  // in the model's binding order
 };
 
-// Pure: the same model gives the same plan, byte for byte.
-Plan derive_plan(const Model& model);
-
 // Request ids are derived from the binding identity and traffic class,
 // never from a counter, so both ends and every restart agree. They lie in
 // [reqid_min, reqid_max], clear of small ids that IKE daemons hand out
@@ -167,6 +164,13 @@ Plan derive_plan(const Model& model);
 inline constexpr uint32_t reqid_min = 0x10000;
 inline constexpr uint32_t reqid_max = 0x7fffffff;
 uint32_t derive_reqid(const Identity& identity, TrafficClass traffic_class, uint32_t attempt = 0);
+using ReqidFunction = uint32_t (*)(const Identity&, TrafficClass, uint32_t attempt);
+
+// Pure: the same model gives the same plan, byte for byte. Request ids are
+// unique within the plan: the (identity, class) keys are taken in sorted
+// order and a key whose id is taken tries attempt 1, 2, ... (the function
+// is a parameter only so tests can force collisions).
+Plan derive_plan(const Model& model, ReqidFunction reqid = derive_reqid);
 
 std::string_view to_string(TrafficClass c);
 std::string_view to_string(Direction d);
