@@ -605,6 +605,7 @@ const char* to_string(DecodeErrorKind k) {
         case DecodeErrorKind::bad_extension_header: return "bad extension header";
         case DecodeErrorKind::bad_udp_encapsulation: return "bad UDP encapsulation";
         case DecodeErrorKind::unencodable: return "unencodable";
+        case DecodeErrorKind::bad_ipv6_header: return "bad IPv6 header";
     }
     return "unknown";
 }

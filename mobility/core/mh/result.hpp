@@ -25,6 +25,7 @@ enum class DecodeErrorKind : uint8_t {
     bad_extension_header,      // Home Address option / type 2 routing header
     bad_udp_encapsulation,     // RFC 5555 UDP payload
     unencodable,               // encoder: a value does not fit its wire field
+    bad_ipv6_header,           // packet-level decoding: not an IPv6 packet with an MH
 };
 
 const char* to_string(DecodeErrorKind k);
@@ -64,6 +65,8 @@ public:
     const T& value() const& { return std::get<0>(v_); }
     T&& value() && { return std::get<0>(std::move(v_)); }
     const DecodeError& error() const { return std::get<1>(v_); }
+    T& operator*() & { return std::get<0>(v_); }
+    const T& operator*() const& { return std::get<0>(v_); }
     T* operator->() { return &std::get<0>(v_); }
     const T* operator->() const { return &std::get<0>(v_); }
 
