@@ -77,3 +77,28 @@ inline const char* const kAddV4 =
     "03 00 17 00  00 20 00 00  02 00 00 00 0a 00 00 05 00 00 00 00 00 00 00 00";  // NAT_T_OA
 
 }  // namespace nemokey::pfkey::testing
+
+namespace nemokey::pfkey::testing {
+
+// XFRM_MSG_MIGRATE carrying the same move as kMigrateV6 (xfrm_user.c
+// build_migrate): nlmsghdr, xfrm_userpolicy_id (selector HoA/128 -> HA/128,
+// any proto, dir XFRM_POLICY_OUT, index 0), XFRMA_MIGRATE with one
+// xfrm_user_migrate (addresses daddr first), XFRMA_KMADDRESS.
+inline const char* const kXfrmMigrateV6 =
+    "cc 00 00 00  21 00  00 00  07 00 00 00  e8 03 00 00"  // nlmsghdr, 204 bytes
+    HA HOA                                                 // selector daddr, saddr
+    "00 00 00 00  00 00 00 00"                             // dport, mask, sport, mask
+    "0a 00  80 80  00  00 00 00  00 00 00 00  00 00 00 00"  // family, plen d/s, proto, ifindex, user
+    "00 00 00 00  01  00 00 00"                            // index 0, dir out, pad
+    "50 00 11 00" HA OCOA HA NCOA                          // XFRMA_MIGRATE: old d/s, new d/s
+    "32 01 00 00  01 00 00 00  0a 00 0a 00"                // esp, tunnel, reqid 1, families
+    "2c 00 13 00" NCOA HA "00 00 00 00  0a 00  00 00";     // XFRMA_KMADDRESS local, remote
+
+// NLMSG_ERROR, capped, with extended ack (ENOENT answering kXfrmMigrateV6).
+inline const char* const kXfrmErrorExtAck =
+    "40 00 00 00  02 00  00 03  07 00 00 00  00 00 00 00"
+    "fe ff ff ff  cc 00 00 00  21 00  05 00  07 00 00 00  e8 03 00 00"
+    "13 00 01 00  4e 6f 20 73 75 63 68 20 70 6f 6c 69 63 79 00 00"  // "No such policy"
+    "08 00 02 00  10 00 00 00";                                    // offset 16
+
+}  // namespace nemokey::pfkey::testing
