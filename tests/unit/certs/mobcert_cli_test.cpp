@@ -287,4 +287,28 @@ TEST_F(Mobcert, ShowPrintsCertificateAndIndex) {
     EXPECT_NE(r.output.find("\trevoked\n"), std::string::npos) << r.output;
 }
 
+
+// A certificate made by the openssl binary, not by mobcert, with an RFC 3779
+// range that is not a prefix and an "inherit" family: mobcert reads both,
+// and the home agent's decision refuses "inherit".
+TEST(MobcertForeign, RangesAndInheritFromAnotherIssuer) {
+    TempDir dir;
+    std::string pem = dir / "foreign.pem";
+    auto r = run(std::string(OPENSSL_BIN) +
+                 " req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj /CN=foreign"
+                 " -days 1 -addext 'sbgp-ipAddrBlock=critical,IPv6:2001:db8::3-2001:db8::9,IPv4:inherit'"
+                 " -addext 'subjectAltName=IP:2001:db8::5,email:x@example.net' -out " + q(pem));
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = run(std::string(MOBCERT_BIN) + " show " + q(pem));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("addr-block:       IPv4 inherit"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("addr-block:       2001:db8::3-2001:db8::9"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("san-email:        x@example.net"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("san-ip:           2001:db8::5"), std::string::npos) << r.output;
+    // RFC 3779 sec. 2.3: a trust anchor cannot inherit, so path validation fails first.
+    r = run(std::string(MOBCERT_BIN) + " verify " + q(pem) + " --ca " + q(pem) + " --home-address 2001:db8::5");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("resources-not-delegated"), std::string::npos) << r.output;
+}
+
 }  // namespace
