@@ -8,7 +8,8 @@
 #      nk-ar2 ---- access link 2 (dual stack) ---- nk-mr(acc2) nk-obs(obs2)
 #
 # Each access link and the home link is a bridge inside its router's
-# namespace. Addresses are documentation prefixes (RFC 3849, RFC 5737).
+# namespace; an access router joins its bridge through a veth ("lan").
+# Addresses are documentation prefixes (RFC 3849, RFC 5737).
 # topo_up builds it, topo_down removes every trace; scenarios call
 # topo_down from an EXIT trap.
 
@@ -31,15 +32,12 @@ TOPO_MNN=2001:db8:1:100::10
 TOPO_ACC1_PREFIX=2001:db8:a1::/64
 TOPO_AR1=2001:db8:a1::1
 TOPO_MR_COA1=2001:db8:a1::100
-TOPO_OBS1=2001:db8:a1::ee
 # Access link 2, dual stack
 TOPO_ACC2_PREFIX=2001:db8:a2::/64
 TOPO_AR2=2001:db8:a2::1
 TOPO_MR_COA2=2001:db8:a2::100
-TOPO_OBS2=2001:db8:a2::ee
 TOPO_AR2_4=198.51.100.1
 TOPO_MR_COA2_4=198.51.100.100
-TOPO_OBS2_4=198.51.100.238
 # Core transfer links
 TOPO_CORE_AR1=2001:db8:ff01::1
 TOPO_AR1_UP=2001:db8:ff01::2
@@ -101,18 +99,24 @@ EOB
     r=nk-ar$n
     {
       echo "link set lo up"
-      echo "link add br-acc type bridge"
+      echo "link add br-acc type bridge ageing_time 0"
       echo "link set acc$n-mr master br-acc"
       echo "link set acc$n-obs master br-acc"
+      # The router joins its access bridge through a port of its own, so its
+      # unicast frames cross the bridge (and reach the observer) too.
+      echo "link add lan type veth peer name lan-port"
+      echo "link set lan-port master br-acc"
+      echo "link set lan-port up"
+      echo "link set lan up"
       echo "link set acc$n-mr up"
       echo "link set acc$n-obs up"
       echo "link set br-acc up"
       echo "link set uplink up"
-      echo "addr add 2001:db8:a$n::1/64 dev br-acc nodad"
+      echo "addr add 2001:db8:a$n::1/64 dev lan nodad"
       echo "addr add 2001:db8:ff0$n::2/64 dev uplink nodad"
       echo "route add default via 2001:db8:ff0$n::1"
       if [[ $n == 2 ]]; then
-        echo "addr add $TOPO_AR2_4/24 dev br-acc"
+        echo "addr add $TOPO_AR2_4/24 dev lan"
         echo "addr add $TOPO_AR2_UP_4/30 dev uplink"
         echo "route add default via $TOPO_CORE_AR2_4"
       fi
@@ -153,13 +157,16 @@ link set eth0 up
 addr add $TOPO_MNN/64 dev eth0 nodad
 route add default via $TOPO_MR_MNET
 EOB
+  # The observer is passive: no addresses at all (IPv6 off on its links),
+  # and the access bridges forget MAC addresses at once (ageing 0), so they
+  # flood every frame to it like a hub.
+  ip netns exec nk-obs sh -c '
+    echo 1 > /proc/sys/net/ipv6/conf/obs1/disable_ipv6
+    echo 1 > /proc/sys/net/ipv6/conf/obs2/disable_ipv6' || return 1
   ip -n nk-obs -batch - <<EOB || return 1
 link set lo up
-link set obs1 up
-link set obs2 up
-addr add $TOPO_OBS1/64 dev obs1 nodad
-addr add $TOPO_OBS2/64 dev obs2 nodad
-addr add $TOPO_OBS2_4/24 dev obs2
+link set obs1 up promisc on
+link set obs2 up promisc on
 EOB
   topo_log "up: ${#TOPO_NAMESPACES[@]} namespaces"
 }
@@ -197,6 +204,29 @@ topo_link() {
   [[ -n $delay && -n $jitter ]] && args+=("${jitter}ms")
   [[ -n $loss ]] && args+=(loss "${loss}%")
   ip netns exec "$ns" tc qdisc replace dev "$dev" root netem "${args[@]}"
+}
+
+# topo_capture_start LINK FILE MS: the observer captures access link LINK
+# (1 or 2) into the pcap FILE for MS milliseconds, in the background; returns
+# once it listens. topo_capture_wait waits for it and prints its frame count.
+topo_capture_start() {
+  local link=$1 file=$2 ms=$3 fifo
+  fifo=$(mktemp -u)
+  mkfifo "$fifo"
+  ip netns exec nk-obs "$NK_BUILD/tests/kernel-vm/nk_probe" capture "obs$link" "$file" "$ms" >"$fifo" &
+  TOPO_CAPTURE_PID=$!
+  exec {TOPO_CAPTURE_FD}<"$fifo"
+  rm -f "$fifo"
+  local line
+  read -r line <&"$TOPO_CAPTURE_FD"  # "capture: listening on ..."
+  [[ $line == "capture: listening"* ]]
+}
+topo_capture_wait() {
+  local line
+  read -r line <&"$TOPO_CAPTURE_FD"
+  wait "$TOPO_CAPTURE_PID"
+  exec {TOPO_CAPTURE_FD}<&-
+  sed -n 's/^capture: \([0-9]*\) frames.*/\1/p' <<<"$line"
 }
 
 # topo_ping NS ADDRESS [COUNT]: succeeds if ADDRESS answers from NS.

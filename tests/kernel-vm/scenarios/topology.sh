@@ -15,8 +15,31 @@ check "cn -> mr care-of address on access link 2 (IPv6)" topo_ping nk-cn $TOPO_M
 check "ha -> mr care-of address on access link 2 (IPv4)" topo_ping nk-ha $TOPO_MR_COA2_4
 check "mr -> ha from access link 1" topo_ping nk-mr $TOPO_HA
 check "mnn -> mr on the mobile network" topo_ping nk-mnn $TOPO_MR_MNET
-check "observer sees access link 1" topo_ping nk-obs $TOPO_AR1
-check "observer sees access link 2 (IPv4)" topo_ping nk-obs $TOPO_AR2_4
+
+# The passive observer: no address of its own, yet it sees the unicast
+# traffic of the access link (the bridge floods like a hub).
+check "observer has no IPv6 or IPv4 address" test -z "$(ip -n nk-obs -o addr show scope global)"
+check "observer starts capturing access link 1" topo_capture_start 1 "$NK_OUT/obs1.pcap" 3000
+topo_ping nk-cn $TOPO_MR_COA1 3
+frames=$(topo_capture_wait)
+echo "observer: $frames frames on access link 1"
+check "observer captured the cn <-> mr pings on access link 1" test "${frames:-0}" -ge 6
+check "the capture holds echo requests to the mr care-of address" \
+  python3 - "$NK_OUT/obs1.pcap" "$TOPO_MR_COA1" <<'PY'
+import ipaddress, struct, sys
+data = open(sys.argv[1], "rb").read()
+coa = ipaddress.IPv6Address(sys.argv[2]).packed
+off, requests = 24, 0
+while off + 16 <= len(data):
+    caplen = struct.unpack_from("<I", data, off + 8)[0]
+    frame = data[off + 16: off + 16 + caplen]
+    off += 16 + caplen
+    # Ethernet type 0x86dd, IPv6 next header 58 (ICMPv6), type 128 (echo request)
+    if len(frame) > 54 and frame[12:14] == b"\x86\xdd" and frame[20] == 58 \
+            and frame[38:54] == coa and frame[54] == 128:
+        requests += 1
+sys.exit(0 if requests >= 3 else 1)
+PY
 check "access link 1 is IPv6 only (no IPv4 address on mr acc1)" \
   test -z "$(ip -n nk-mr -4 -o addr show dev acc1)"
 
