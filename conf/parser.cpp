@@ -84,6 +84,25 @@ std::string quote_text(std::string_view s) {
     return out + "'";
 }
 
+// toml++ descriptions may quote the offending character raw (a newline,
+// a control byte): escape them so an error stays one line.
+std::string one_line(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c < 0x20 || c == 0x7f) {
+            static const char* hex = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 std::string quote(const toml::node& n) {
     if (auto s = n.as_string()) return quote_text(s->get());
     if (auto i = n.as_integer()) return std::to_string(i->get());
@@ -626,7 +645,7 @@ std::optional<toml::table> load(std::string_view text, const std::string& name, 
         return toml::parse(text, name);
     } catch (const toml::parse_error& e) {
         errors.push_back({{name, e.source().begin.line, e.source().begin.column},
-                          std::string(e.description()) + " (expected TOML, https://toml.io/en/v1.0.0)"});
+                          one_line(e.description()) + " (expected TOML, https://toml.io/en/v1.0.0)"});
         return std::nullopt;
     }
 }
@@ -697,7 +716,7 @@ void parse_mobile(Reader& r, const toml::table& root, Model& m) {
             home.home_agent_addresses = r.array<Located<Ipv6Address>>(
                 *n, "home-agent-addresses", "IPv6 addresses",
                 [&](const toml::node& e) { return r.ipv6(e, "home-agent-addresses"); });
-            if (home.home_agent_addresses.empty() && n->is_array())
+            if (n->is_array() && n->as_array()->empty())
                 r.error(*n, "'home-agent-addresses' [] is empty (expected at least one home agent address)");
         } else {
             r.missing(*h, "home-agent-addresses", "[home]", "an array of IPv6 addresses");
@@ -804,7 +823,7 @@ void parse_home_agent(Reader& r, const toml::table& root, Model& m) {
     if (auto n = t->get("addresses")) {
         ha.addresses = r.array<Located<Ipv6Address>>(*n, "addresses", "IPv6 addresses",
                                                      [&](const toml::node& e) { return r.ipv6(e, "addresses"); });
-        if (ha.addresses.empty() && n->is_array())
+        if (n->is_array() && n->as_array()->empty())
             r.error(*n, "'addresses' [] is empty (expected at least one home agent address)");
     } else {
         r.missing(*t, "addresses", "[home-agent]", "an array of IPv6 home agent addresses");
@@ -813,7 +832,7 @@ void parse_home_agent(Reader& r, const toml::table& root, Model& m) {
     if (auto n = t->get("home-prefixes")) {
         ha.home_prefixes = r.array<Located<Prefix>>(*n, "home-prefixes", "IPv6 prefixes",
                                                     [&](const toml::node& e) { return r.prefix(e, "home-prefixes", true); });
-        if (ha.home_prefixes.empty() && n->is_array())
+        if (n->is_array() && n->as_array()->empty())
             r.error(*n, "'home-prefixes' [] is empty (expected at least one served home prefix)");
     } else {
         r.missing(*t, "home-prefixes", "[home-agent]", "an array of served home prefixes, e.g. [\"2001:db8:1::/64\"]");

@@ -157,6 +157,15 @@ TEST_F(ParserTest, TomlSyntaxErrorNamesLineAndColumn) {
     EXPECT_THAT(e, ::testing::EndsWith("(expected TOML, https://toml.io/en/v1.0.0)"));
 }
 
+TEST_F(ParserTest, TomlErrorQuotingANewlineStaysOneLine) {
+    auto r = parse("role = \"mobile-node\"\nbinding-lifetime = n\n");
+    ASSERT_EQ(r.errors.size(), 1u);
+    std::string e = r.errors[0].to_string();
+    EXPECT_THAT(e, ::testing::StartsWith("mr.toml:2:"));
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+    EXPECT_THAT(e, ::testing::HasSubstr("\\n"));
+}
+
 TEST_F(ParserTest, UnknownKeyIsAnError) {
     std::string text = replace(mobile_router, "home-address =", "home-adress =");
     auto r = parse(text);
