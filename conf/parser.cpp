@@ -565,8 +565,11 @@ void parse_keying(Reader& r, const toml::table& parent, KeyingScope scope, Keyin
     k_flag = defaults::k_flag;
     const toml::table* t = r.table(parent, "keying");
     bool wants_credentials = scope != KeyingScope::node_file;
+    // The home agent needs credentials only for IKEv2 nodes; that is
+    // checked once the node files are read (parse_home_agent).
+    bool require_credentials = scope == KeyingScope::mobile_main;
     if (!t) {
-        if (wants_credentials && !parent.get("keying"))
+        if (require_credentials && !parent.get("keying"))
             r.missing(parent, "keying", "the top level", "a [keying] table with certificate, private-key, ca-certificate");
         return;
     }
@@ -598,7 +601,7 @@ void parse_keying(Reader& r, const toml::table& parent, KeyingScope scope, Keyin
                                 " given with method 'static' (expected no certificates for static keying)");
             } else if (n) {
                 *field = r.file_ref(*n, key);
-            } else if (ikev2) {
+            } else if (ikev2 && require_credentials) {
                 r.missing(*t, key, "[keying]", "a PEM file for IKEv2 authentication, RFC 4877 sec. 4.4");
             }
         }
@@ -955,6 +958,15 @@ void parse_home_agent(Reader& r, const toml::table& root, Model& m) {
     if (any_ikev2) {
         if (!ha.identity && !t->get("identity"))
             r.missing(*t, "identity", "[home-agent]", "the identity in the home agent's certificate for IKEv2");
+        const toml::node* kn = root.get("keying");
+        if (!kn) {
+            r.missing(root, "keying", "the top level",
+                      "a [keying] table with certificate, private-key, ca-certificate for the IKEv2 nodes");
+        } else if (const toml::table* kt = kn->as_table()) {
+            for (const char* key : {"certificate", "private-key", "ca-certificate"})
+                if (!kt->get(key))
+                    r.missing(*kt, key, "[keying]", "a PEM file for IKEv2 authentication, RFC 4877 sec. 4.4");
+        }
     }
     m.home_agent = std::move(ha);
 }

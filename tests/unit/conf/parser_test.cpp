@@ -542,6 +542,39 @@ TEST_F(HomeAgentTest, ReadsNodeFilesInNameOrder) {
     EXPECT_EQ(r.model->bindings().size(), 2u);
 }
 
+TEST_F(HomeAgentTest, CredentialsNeededOnlyForIkev2Nodes) {
+    std::string no_keying = home_agent.substr(0, home_agent.find("[keying]"));
+    std::string mn2 = R"(identity = "mn2.example.net"
+role = "mobile-node"
+home-address = "2001:db8:1::20"
+[keying]
+method = "static"
+[keying.static]
+encryption = "aes128-cbc"
+integrity = "hmac-sha256-128"
+spi-to-home-agent = 4097
+spi-from-home-agent = 4098
+key-file = "../mn.keys"
+[protection]
+payload-tunnel = false
+home-test = false
+)";
+    dir_.write("nodes.d/mn2.toml", mn2);
+    auto r = parse_ha(no_keying);
+    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
+    EXPECT_FALSE(r.model->home_agent->keying.certificate);
+
+    dir_.write("nodes.d/mn1.toml", node_mn1);
+    r = parse_ha(no_keying);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].to_string(), (dir_.path() / "ha.toml").string() +
+                                           ":1:1: missing key 'keying' in the top level (expected a [keying] table "
+                                           "with certificate, private-key, ca-certificate for the IKEv2 nodes)");
+    r = parse_ha(replace(home_agent, "private-key = \"ha.key\"\n", ""));
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_THAT(r.errors[0].to_string(), ::testing::HasSubstr("missing key 'private-key' in [keying]"));
+}
+
 TEST_F(HomeAgentTest, EmptyNodesFolderIsValid) {
     std::filesystem::create_directories(dir_.path() / "nodes.d");
     auto r = parse_ha();
