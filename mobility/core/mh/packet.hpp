@@ -93,8 +93,8 @@ struct UdpEncapsulated {
     DecodedPacket inner;
 };
 
-// UDP payload = [TLV header] + IPv6 packet with the MH (RFC 5555 sec. 4.1:
-// the IPv6 BU is carried in UDP over IPv4 to port 4191).
+// UDP payload = [TLV header] + IPv6 packet with the MH (RFC 5555: behind an
+// IPv4 NAT the IPv6 BU is carried in UDP over IPv4 to port 4191).
 Result<std::vector<uint8_t>> encode_udp_payload(const MhPacket& packet,
                                                 std::optional<UdpTlvHeader> tlv = std::nullopt);
 Result<UdpEncapsulated> decode_udp_payload(std::span<const uint8_t> payload, bool tlv_header_format);
