@@ -109,4 +109,30 @@ Difference diff(const Model& old_model, const Model& new_model) {
     return d;
 }
 
+nlohmann::ordered_json to_json(const Difference& d) {
+    using nlohmann::ordered_json;
+    auto ref = [](const NodeRef& r) {
+        return ordered_json{{"file", r.source_file}, {"identity", r.identity.value}};
+    };
+    auto refs = [&](const std::vector<NodeRef>& v) {
+        ordered_json a = ordered_json::array();
+        for (const auto& r : v) a.push_back(ref(r));
+        return a;
+    };
+    ordered_json changed = ordered_json::array();
+    for (const auto& c : d.changed) {
+        ordered_json j = ref(c.node);
+        ordered_json aspects = ordered_json::array();
+        for (Aspect a : c.aspects) aspects.push_back(to_string(a));
+        j["aspects"] = std::move(aspects);
+        j["drop-binding"] = c.drop_binding;
+        changed.push_back(std::move(j));
+    }
+    return ordered_json{{"global", d.global},
+                        {"added", refs(d.added)},
+                        {"removed", refs(d.removed)},
+                        {"changed", std::move(changed)},
+                        {"unchanged", refs(d.unchanged)}};
+}
+
 }  // namespace nemokey::conf

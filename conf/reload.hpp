@@ -7,6 +7,8 @@
 
 #include "conf/model.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,5 +63,10 @@ struct Difference {
 Difference diff(const Model& old_model, const Model& new_model);
 
 std::string_view to_string(Aspect a);
+
+// {"global": [...], "added": [...], "removed": [...], "changed": [{file,
+// identity, aspects, drop-binding}], "unchanged": [...]}, for the
+// config-reload answer of the control channel.
+nlohmann::ordered_json to_json(const Difference& d);
 
 }  // namespace nemokey::conf

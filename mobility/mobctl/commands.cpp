@@ -12,9 +12,23 @@ int help(GlobalOptions&, std::span<const std::string_view>) {
     return exit_ok;
 }
 
+// "mobctl config check FILE": the OBJECT COMMAND form of check-config
+// (design.md, "CLI"); more config commands join when the daemons do.
+int config(GlobalOptions& options, std::span<const std::string_view> args) {
+    if (!args.empty() && args[0] == "check") return check_config(options, args.subspan(1));
+    if (!args.empty() && args[0] == "help") {
+        std::printf("Usage: mobctl config check FILE [--json]\n");
+        return exit_ok;
+    }
+    std::string got = args.empty() ? "no command" : "'" + std::string(args[0]) + "'";
+    std::fprintf(stderr, "mobctl config: %s (expected: check FILE [--json])\n", got.c_str());
+    return exit_usage;
+}
+
 constexpr Command table[] = {
     {"check-config", "FILE [--json]",
      "validate a configuration without a daemon and print its security plan", check_config},
+    {"config", "check FILE [--json]", "the same, as OBJECT COMMAND", config},
     {"help", "", "show this text", help},
 };
 

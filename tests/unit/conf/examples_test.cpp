@@ -87,6 +87,13 @@ TEST_P(ExampleTest, MobctlCheckConfigJsonPrintsTheGoldenPlan) {
     EXPECT_EQ(r.out, read(fs::path(NEMOKEY_GOLDEN_DIR) / e.golden));
 }
 
+TEST_P(ExampleTest, MobctlConfigCheckIsTheSameCommand) {
+    const Example& e = GetParam();
+    ToolRun r = mobctl("-j config check '" + example_path(e) + "'");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, read(fs::path(NEMOKEY_GOLDEN_DIR) / e.golden));
+}
+
 TEST_P(ExampleTest, MobctlCheckConfigTextShowsThePlan) {
     const Example& e = GetParam();
     ToolRun r = mobctl("check-config '" + example_path(e) + "'");
@@ -162,6 +169,8 @@ TEST(Mobctl, UsageErrorsExitTwo) {
     EXPECT_EQ(mobctl("check-config a.toml b.toml").status, 2);
     EXPECT_EQ(mobctl("check-config --frobnicate a.toml").status, 2);
     EXPECT_EQ(mobctl("--frobnicate").status, 2);
+    EXPECT_EQ(mobctl("config").status, 2);
+    EXPECT_EQ(mobctl("config frob a.toml").status, 2);
     ToolRun help = mobctl("help");
     EXPECT_EQ(help.status, 0);
     EXPECT_THAT(help.out, ::testing::HasSubstr("check-config FILE [--json]"));

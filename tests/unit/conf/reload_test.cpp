@@ -81,6 +81,16 @@ TEST_F(ReloadTest, AddedRemovedChangedAndAnUnrelatedNodeUnchanged) {
     EXPECT_THAT(files(d.unchanged), ElementsAre("nodes.d/mn1.toml"));
 }
 
+TEST_F(ReloadTest, DifferenceAsJson) {
+    Model before = tree({{"mn1.toml", mn1}, {"mn2.toml", mn2}});
+    Model after = tree({{"mn1.toml", replace(mn1, "::10\"", "::11\"")}, {"mr1.toml", mr1}});
+    EXPECT_EQ(to_json(diff(before, after)).dump(),
+              R"({"global":[],"added":[{"file":"nodes.d/mr1.toml","identity":"mr1.example.net"}],)"
+              R"("removed":[{"file":"nodes.d/mn2.toml","identity":"mn2.example.net"}],)"
+              R"("changed":[{"file":"nodes.d/mn1.toml","identity":"mn1.example.net","aspects":["home-address"],)"
+              R"("drop-binding":true}],"unchanged":[]})");
+}
+
 TEST_F(ReloadTest, HomeAddressChangeDropsTheBinding) {
     Model before = tree({{"mn1.toml", mn1}, {"mn2.toml", mn2}});
     Model after = tree({{"mn1.toml", replace(mn1, "::10\"", "::11\"")}, {"mn2.toml", mn2}});
