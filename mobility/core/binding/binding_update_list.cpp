@@ -597,7 +597,9 @@ void BindingUpdateList::on(const BindingRefreshRequestReceived& ev, TimePoint no
             for (const auto* o : bid_options) named = named || o->binding_id == id;
             if (!named) continue;
         }
-        cancel_entry_timers(e, out);
+        // The binding stays valid while the refresh is outstanding: only the
+        // refresh timer goes, the lifetime timer stays.
+        out.push_back(CancelTimer{timer(TimerKind::bul_refresh, id)});
         e.state = BulState::waiting_for_ack_refresh;
         ids.push_back(id);
     }
