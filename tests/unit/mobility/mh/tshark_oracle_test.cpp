@@ -161,7 +161,9 @@ std::vector<Case> cases() {
                       BindingIdentifier{3, BindingAckStatus::mcoa_unknown_coa, false, 0, std::nullopt}};
         cs.push_back({"ba-142-dsmip6", base(ba),
                       {{"mip6.ba.status", "142"}, {"mip6.ba.k_flag", "0"}, {"mip6.natd.f_flag", "1"},
-                       {"mip6.natd.refresh_t", "110"}, {"mip6.bi.status", "167"}, {"mip6.ipv4aa.sts", "0"}}});
+                       {"mip6.natd.refresh_t", "110"}, {"mip6.bi.status", "167"}, {"mip6.ipv4aa.sts", "0"},
+                       // Wireshark files the Ack's Pref-len and address under ipv4ha.
+                       {"mip6.ipv4ha.preflen", "24"}, {"mip6.ipv4ha.ha", "192.0.2.10"}}});
     }
     {  // Flow bindings (RFC 6089): Wireshark 4.0 has no dissector for options
        // 44/45 (it prints "not dissected yet" and a fixed Length 4 for 45),
