@@ -23,6 +23,11 @@ Decision authorize(const CertificateIdentity& peer, const net::Ipv6Address& home
     if (peer.ipv6_inherit || peer.ipv4_inherit)
         return {Reason::address_blocks_inherit, who + " uses RFC 3779 'inherit' instead of listing its addresses"};
 
+    // A home agent's blocks say which addresses it may stand for as IKE
+    // peer, not which it may register as a mobile node.
+    if (peer.role == Role::home_agent)
+        return {Reason::not_a_mobile_node, who + " is a home-agent certificate, not a mobile node's or router's"};
+
     net::IpAddress hoa{home_address};
     bool hoa_ok = std::any_of(peer.address_blocks.begin(), peer.address_blocks.end(),
                               [&](const AddressRange& r) { return r.contains(hoa); }) ||

@@ -16,7 +16,8 @@ namespace nemokey::certs {
 // Only the address part: the home address must lie in the certificate's
 // RFC 3779 blocks or equal one of its iPAddress subjectAltNames; every
 // prefix must lie wholly inside one RFC 3779 range (an IP SAN names one
-// address, so it cannot authorise a prefix).
+// address, so it cannot authorise a prefix). A certificate mobcert marked
+// as a home agent's (OU=home-agent) registers nothing.
 Decision authorize(const CertificateIdentity& peer, const net::Ipv6Address& home_address,
                    const std::vector<net::Prefix>& prefixes);
 

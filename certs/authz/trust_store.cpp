@@ -20,6 +20,7 @@ std::string_view to_string(Reason reason) {
     case Reason::home_address_not_in_certificate: return "home-address-not-in-certificate";
     case Reason::prefix_not_in_certificate: return "prefix-not-in-certificate";
     case Reason::address_blocks_inherit: return "address-blocks-inherit";
+    case Reason::not_a_mobile_node: return "not-a-mobile-node";
     }
     return "unknown";
 }

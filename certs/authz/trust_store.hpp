@@ -26,6 +26,7 @@ enum class Reason {
     home_address_not_in_certificate,
     prefix_not_in_certificate,
     address_blocks_inherit,  // RFC 3779 "inherit" on an end-entity certificate: refused
+    not_a_mobile_node,       // a home-agent certificate (OU=home-agent) registering a binding
 };
 std::string_view to_string(Reason reason);
 

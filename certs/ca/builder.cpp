@@ -25,8 +25,22 @@ bool add_conf_ext(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
 Result<ossl::IpAddrBlocksPtr> address_blocks(const std::vector<net::Prefix>& prefixes) {
     ossl::IpAddrBlocksPtr blocks(sk_IPAddressFamily_new_null());
     if (!blocks) return ssl_error("cannot allocate IP address blocks");
+    // Canonical form has no overlaps (sec. 2.2.3.6) and OpenSSL's canonize
+    // refuses them rather than merging, so drop every prefix that another
+    // one contains (two prefixes either nest or are disjoint), e.g. a home
+    // address inside a mobile network prefix, or anything under ::/0.
+    std::vector<net::Prefix> kept;
     for (const auto& p : prefixes) {
         auto n = p.normalized();
+        bool covered = false;
+        for (const auto& other : prefixes) {
+            auto o = other.normalized();
+            if (o != n && o.contains(n)) covered = true;
+        }
+        for (const auto& k : kept) covered = covered || k == n;
+        if (!covered) kept.push_back(n);
+    }
+    for (const auto& n : kept) {
         unsigned char bytes[16] = {};
         unsigned afi;
         if (auto* v6 = std::get_if<net::Ipv6Address>(&n.address)) {
@@ -37,7 +51,7 @@ Result<ossl::IpAddrBlocksPtr> address_blocks(const std::vector<net::Prefix>& pre
             afi = IANA_AFI_IPV4;
         }
         if (X509v3_addr_add_prefix(blocks.get(), afi, nullptr, bytes, n.length) != 1)
-            return ssl_error("cannot add '" + p.to_string() + "' to the IP address blocks");
+            return ssl_error("cannot add '" + n.to_string() + "' to the IP address blocks");
     }
     // Sorts and merges (sec. 2.2.3.6), e.g. a HoA inside one of the prefixes.
     if (X509v3_addr_canonize(blocks.get()) != 1) return ssl_error("cannot canonicalise the IP address blocks");
@@ -142,13 +156,22 @@ Result<ossl::X509Ptr> make_node_certificate(const NodeSpec& spec, EVP_PKEY* node
     if (auto st = check_identity(spec.id); !st) return st.error();
     if (spec.validity.not_after <= spec.validity.not_before)
         return make_error(Errc::invalid_argument, "validity of '" + spec.id + "' ends before it starts");
-    if (spec.role != Role::home_agent && !spec.home_address)
+    // Every certificate carries an address block: under a CA that has one,
+    // strongSwan's addrblock plugin (strict by default) rejects a subject
+    // without (addrblock_validator.c), so a home agent gets its home agent
+    // address as its "home address".
+    if (!spec.home_address)
         return make_error(Errc::invalid_argument,
-                          "a " + std::string(to_string(spec.role)) + " certificate needs a home address");
-    if (spec.role != Role::mobile_router && !spec.prefixes.empty())
+                          "a " + std::string(to_string(spec.role)) + " certificate needs " +
+                              (spec.role == Role::home_agent ? "its home agent address" : "a home address") +
+                              " (--home-address)");
+    // Mobile network prefixes (RFC 3963) for a router; for a home agent the
+    // blocks are the addresses it may stand for as IKE peer (e.g. ::/0 when
+    // mobile nodes reverse-tunnel everything through it, RFC 4877 sec. 4.1).
+    if (spec.role == Role::mobile_node && !spec.prefixes.empty())
         return make_error(Errc::invalid_argument,
-                          "mobile network prefixes (RFC 3963) belong only in a mobile-router certificate, not a " +
-                              std::string(to_string(spec.role)));
+                          "a mobile-node certificate carries no prefixes; mobile network prefixes (RFC 3963) "
+                          "belong in a mobile-router certificate");
     if (spec.home_address &&
         (spec.home_address->is_unspecified() || spec.home_address->is_multicast() || spec.home_address->is_link_local()))
         return make_error(Errc::invalid_argument,

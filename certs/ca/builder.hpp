@@ -32,8 +32,12 @@ struct CaSpec {
 struct NodeSpec {
     Role role = Role::mobile_node;
     std::string id;  // FQDN, or an RFC 822 name (contains '@')
-    std::optional<net::Ipv6Address> home_address;  // absent for a home agent
-    std::vector<net::Prefix> prefixes;             // mobile network prefixes (RFC 3963)
+    // Home address; for a home agent its home agent address. Required.
+    std::optional<net::Ipv6Address> home_address;
+    // Mobile router: its mobile network prefixes (RFC 3963). Home agent: the
+    // address space it may stand for as remote traffic selector (for
+    // strongSwan's addrblock narrowing on the mobile node). Mobile node: none.
+    std::vector<net::Prefix> prefixes;
     Validity validity;
 };
 

@@ -338,7 +338,7 @@ const std::vector<Command>& commands() {
         {"issue", cmd_issue,
          {"ca-dir", "role", "id", "home-address", "prefix", "key-type", "days", "not-before", "not-after", "out",
           "passphrase-file", "at"},
-         "--role ha|mn|mr --id FQDN|user@domain [--home-address ADDR] [--prefix PREFIX]...\n"
+         "--role ha|mn|mr --id FQDN|user@domain --home-address ADDR [--prefix PREFIX]...\n"
          "          [--key-type T] [--days 730 | --not-before TIME --not-after TIME] [--out DIR]\n"
          "          issue a node certificate and key into a swanctl folder (default CA-DIR/nodes/ID)"},
         {"revoke", cmd_revoke, {"ca-dir", "reason", "passphrase-file", "at"},

@@ -104,6 +104,21 @@ TEST_F(CaTest, MobileRouterCertificateCarriesIdentityHomeAddressAndPrefixes) {
     EXPECT_EQ(id->not_after, kT0 + 730 * kDay);
 }
 
+TEST_F(CaTest, OverlappingBlocksAreMergedIntoCanonicalForm) {
+    auto o = router("inside.example.net");
+    o.node.home_address = v6("2001:db8:100::1");  // inside its own prefix
+    o.node.prefixes = {pfx("2001:db8:100::/48"), pfx("2001:db8:100:5::/64"), pfx("2001:db8:100::/48"),
+                       pfx("2001:db8:300::/48")};
+    auto mr = issue(o);
+    auto id = extract_identity(mr.certificate.get());
+    ASSERT_TRUE(id) << id.error().text;
+    ASSERT_EQ(id->address_blocks.size(), 2u);
+    EXPECT_EQ(id->address_blocks[0].to_string(), "2001:db8:100::/48");
+    EXPECT_EQ(id->address_blocks[1].to_string(), "2001:db8:300::/48");
+    EXPECT_TRUE(decide(trust(), mr.certificate.get(), {}, v6("2001:db8:100::1"), {pfx("2001:db8:300:1::/64")}, kT0)
+                    .allowed());
+}
+
 TEST_F(CaTest, Rfc822IdentityBecomesEmailSubjectAltName) {
     auto mn = issue(mobile_node("alice@example.net", "2001:db8:1::11"));
     auto id = extract_identity(mn.certificate.get());
@@ -115,16 +130,28 @@ TEST_F(CaTest, Rfc822IdentityBecomesEmailSubjectAltName) {
     EXPECT_EQ(id->address_blocks[0].to_string(), "2001:db8:1::11/128");
 }
 
-TEST_F(CaTest, HomeAgentCertificateHasNoAddressBlocks) {
+TEST_F(CaTest, HomeAgentCertificateCarriesItsAddressAndRegistersNothing) {
     IssueOptions o;
     o.node.role = Role::home_agent;
     o.node.id = "ha.example.net";
+    o.node.home_address = v6("2001:db8:1::1");
     auto ha = issue(o);
     auto id = extract_identity(ha.certificate.get());
     ASSERT_TRUE(id);
-    EXPECT_FALSE(id->has_address_blocks);
-    EXPECT_TRUE(id->ip_addresses.empty());
+    EXPECT_EQ(id->role, Role::home_agent);
+    ASSERT_EQ(id->address_blocks.size(), 1u);
+    EXPECT_EQ(id->address_blocks[0].to_string(), "2001:db8:1::1/128");
     EXPECT_TRUE(trust().verify(ha.certificate.get(), {}, kT0).allowed());
+    auto d = decide(trust(), ha.certificate.get(), {}, v6("2001:db8:1::1"), {}, kT0);
+    EXPECT_EQ(d.reason, Reason::not_a_mobile_node) << d.text;
+    // ::/0 for reverse tunnelling swallows the /128 (RFC 3779 canonical form).
+    o.node.id = "ha2.example.net";
+    o.node.prefixes = {pfx("::/0")};
+    auto wide = issue(o);
+    id = extract_identity(wide.certificate.get());
+    ASSERT_TRUE(id);
+    ASSERT_EQ(id->address_blocks.size(), 1u);
+    EXPECT_EQ(id->address_blocks[0].to_string(), "::/0");
 }
 
 TEST_F(CaTest, CaCertificateDelegatesEverythingByDefault) {
@@ -371,6 +398,12 @@ TEST_F(CaTest, IssueRejectsBadRequests) {
         auto o = router();
         o.node.home_address.reset();
         cases.push_back({"router without home address", o});
+    }
+    {
+        IssueOptions o;
+        o.node.role = Role::home_agent;
+        o.node.id = "ha.example.net";
+        cases.push_back({"home agent without its address", o});
     }
     {
         auto o = router("bad_name.example.net");
@@ -642,7 +675,7 @@ TEST(Authorize, RangesThatAreNotPrefixes) {
 }
 
 TEST(Reasons, EveryReasonHasAName) {
-    for (int r = 0; r <= static_cast<int>(Reason::address_blocks_inherit); ++r)
+    for (int r = 0; r <= static_cast<int>(Reason::not_a_mobile_node); ++r)
         EXPECT_NE(to_string(static_cast<Reason>(r)), "unknown") << r;
     for (int e = 0; e <= static_cast<int>(Errc::openssl_failure); ++e)
         EXPECT_NE(to_string(static_cast<Errc>(e)), "unknown") << e;

@@ -70,7 +70,7 @@ Run openssl_verify(const std::string& ca_file, const std::string& crl_file, cons
 }
 
 TEST_F(Mobcert, OpensslVerifyAcceptsEveryRoleAndKeyType) {
-    ASSERT_EQ(run(mobcert("issue --role ha --id ha.example.net --key-type rsa3072")).status, 0);
+    ASSERT_EQ(run(mobcert("issue --role ha --id ha.example.net --home-address 2001:db8:1::1 --key-type rsa3072")).status, 0);
     ASSERT_EQ(run(mobcert("issue --role mn --id alice@example.net --home-address 2001:db8:1::11 --key-type ed25519")).status, 0);
     ASSERT_EQ(run(mobcert("issue --role mr --id mr1.example.net --home-address 2001:db8:1::10 --prefix 2001:db8:100::/48 "
                           "--prefix 2001:db8:200::/56")).status, 0);

@@ -26,7 +26,8 @@ check() {  # check "what" command...
 
 ca=$work/ca
 "$mobcert" init-ca --ca-dir "$ca" --name "swanctl test CA" >/dev/null || { echo "init-ca failed"; exit 1; }
-"$mobcert" issue --ca-dir "$ca" --role ha --id ha.example.net --key-type rsa3072 >/dev/null &&
+"$mobcert" issue --ca-dir "$ca" --role ha --id ha.example.net --home-address 2001:db8:1::1 --prefix ::/0 \
+  --key-type rsa3072 >/dev/null &&
 "$mobcert" issue --ca-dir "$ca" --role mn --id mn@example.net --home-address 2001:db8:1::11 --key-type ed25519 >/dev/null &&
 "$mobcert" issue --ca-dir "$ca" --role mr --id mr.example.net --home-address 2001:db8:1::10 \
   --prefix 2001:db8:100::/48 --prefix 2001:db8:200::/56 >/dev/null || { echo "issue failed"; exit 1; }
@@ -76,6 +77,8 @@ for id in ha.example.net mn@example.net mr.example.net; do
         grep -qF 'addresses: 2001:db8:1::10/128, 2001:db8:100::/48, 2001:db8:200::/56' <<<"$certs" ;;
     mn@example.net)
       check "$id: charon parsed the RFC 3779 block" grep -qF 'addresses: 2001:db8:1::11/128' <<<"$certs" ;;
+    ha.example.net)
+      check "$id: charon parsed the RFC 3779 block" grep -qxF '  addresses: ::/0' <<<"$certs" ;;
   esac
   check "$id: CA delegates everything" grep -qF 'addresses: 0.0.0.0/0, ::/0' <<<"$certs"
 done
