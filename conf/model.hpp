@@ -63,7 +63,7 @@ struct Interface {
     }
 };
 
-// RFC 3963 sec. 5.1/6.1.2: explicit mode carries the prefixes in Mobile
+// RFC 3963 sec. 5.2: explicit mode carries the prefixes in Mobile
 // Network Prefix options of the BU; implicit mode leaves them to the HA's
 // configuration.
 enum class PrefixMode { implicit_mode, explicit_mode };

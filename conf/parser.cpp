@@ -497,10 +497,10 @@ void parse_mobile_network(Reader& r, const toml::table& parent, Role role, Mobil
         mn.ipv4_prefixes = r.array<Located<Prefix>>(
             *n, "ipv4-prefixes", "IPv4 prefixes", [&](const toml::node& e) { return r.prefix(e, "ipv4-prefixes", false); });
     // Explicit mode sends every prefix in a Mobile Network Prefix option
-    // (RFC 3963 sec. 5.1), so it needs at least one.
+    // (RFC 3963 sec. 5.2), so it needs at least one.
     if (mn.mode == PrefixMode::explicit_mode && mn.prefixes.empty() && mn.ipv4_prefixes.empty() &&
         !t->get("prefixes") && !t->get("ipv4-prefixes"))
-        r.missing(*t, "prefixes", "[mobile-network]", "at least one prefix in explicit mode, RFC 3963 sec. 5.1");
+        r.missing(*t, "prefixes", "[mobile-network]", "at least one prefix in explicit mode, RFC 3963 sec. 5.2");
     // The prefixes of one router must not overlap one another.
     for (auto* list : {&mn.prefixes, &mn.ipv4_prefixes})
         for (size_t i = 0; i < list->size(); ++i)
@@ -665,7 +665,8 @@ std::optional<Role> parse_role(Reader& r, const toml::table& root, std::string_v
 }
 
 // Prefixes of a mobile router against its home link and home agent
-// (RFC 3963 sec. 6.1.2: the HA must not forward its own link into the tunnel).
+// (the home link stays at the home agent; a prefix covering it or the HA
+// would be tunnelled away from the home link).
 void check_prefixes_against_home(Reader& r, const Binding& b, const std::vector<Located<Prefix>>& home_prefixes,
                                  const std::vector<Located<Ipv6Address>>& ha_addresses) {
     for (const auto& p : b.mobile_network.prefixes) {
@@ -941,7 +942,7 @@ void parse_home_agent(Reader& r, const toml::table& root, Model& m) {
                 r.error(b.home_address.where, "'home-address' '" + b.home_address.value.to_string() +
                                                   "' is a home agent address (expected an address of its own)");
         check_prefixes_against_home(r, b, ha.home_prefixes, ha.addresses);
-        // Prefixes of different nodes must not overlap (RFC 3963 sec. 6.1.2:
+        // Prefixes of different nodes must not overlap (RFC 3963 sec. 6.1.2, prefix table:
         // a prefix is forwarded to one mobile router only).
         for (size_t j = 0; j < i; ++j) {
             const Binding& o = ha.bindings[j];

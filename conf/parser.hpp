@@ -17,7 +17,8 @@
 //                certificate, private-key, ca-certificate, [keying.static]),
 //                [protection] (payload-tunnel, home-test, prefix-discovery)
 // Node file (home agent): identity, role, home-address, ipv4-home-address,
-//   [mobile-network], [keying] (method, k-flag, [keying.static]), [protection].
+//   [mobile-network], [keying] (method, k-flag, [keying.static]), [protection];
+//   file names in a node file are relative to the node file.
 // [keying.static]: encryption, integrity, spi-to-home-agent,
 //   spi-from-home-agent, key-file.
 #pragma once

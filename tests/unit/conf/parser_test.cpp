@@ -328,7 +328,7 @@ ca-certificate = "ca.pem"
 )";
     EXPECT_EQ(only_error(text), "mr.toml:" + pos(text, "[mobile-network]") +
                                     ": missing key 'prefixes' in [mobile-network] (expected at least one prefix in "
-                                    "explicit mode, RFC 3963 sec. 5.1)");
+                                    "explicit mode, RFC 3963 sec. 5.2)");
 }
 
 TEST_F(ParserTest, MissingCertificateFile) {
