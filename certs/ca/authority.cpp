@@ -5,7 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace nemokey::certs {
 
@@ -35,6 +40,29 @@ Result<ossl::Pkey> new_key(const std::string& type, const char* what) {
 
 }  // namespace
 
+CertificateAuthority::Lock::~Lock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+Result<CertificateAuthority::Lock> CertificateAuthority::lock(const std::string& dir) {
+    std::string path = dir + "/.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return make_error(Errc::io_error, "cannot open '" + path + "': " + std::strerror(errno));
+    Lock held(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+        return make_error(Errc::io_error, "CA '" + dir + "' is in use by another mobcert (lock '" + path + "')");
+    return held;
+}
+
+Status CertificateAuthority::check_node_free(const std::string& out, const std::string& name) {
+    for (const std::string& f : {out + "/private/" + name + ".pem", out + "/x509/" + name + ".pem"}) {
+        struct stat st {};
+        if (::lstat(f.c_str(), &st) == 0)
+            return make_error(Errc::already_exists, "refusing to overwrite existing file '" + f + "'");
+    }
+    return Ok{};
+}
+
 Result<CertificateAuthority> CertificateAuthority::init(const std::string& dir, const InitOptions& o, std::time_t now) {
     if (o.validity_days <= 0 || o.crl_days <= 0)
         return make_error(Errc::invalid_argument, "validity and CRL days must be positive");
@@ -43,6 +71,10 @@ Result<CertificateAuthority> CertificateAuthority::init(const std::string& dir, 
         return make_error(Errc::already_exists, "'" + dir + "' already holds a CA (index.json exists)");
     for (const char* sub : {"", "/x509ca", "/x509crl", "/x509"})
         if (auto s = make_directories(dir + sub, 0700); !s) return s.error();
+    auto held = lock(dir);
+    if (!held) return held.error();
+    if (::stat(index_path(dir).c_str(), &st) == 0)  // lost a race with another init
+        return make_error(Errc::already_exists, "'" + dir + "' already holds a CA (index.json exists)");
 
     auto key = new_key(o.key_type, "CA key");
     if (!key) return key.error();
@@ -60,6 +92,7 @@ Result<CertificateAuthority> CertificateAuthority::init(const std::string& dir, 
     if (!wrote) return wrote.error();
 
     CertificateAuthority ca;
+    ca.lock_ = held.take();
     ca.dir_ = dir;
     ca.cert_ = cert.take();
     ca.key_ = key.take();
@@ -74,6 +107,12 @@ Result<CertificateAuthority> CertificateAuthority::init(const std::string& dir, 
 Result<CertificateAuthority> CertificateAuthority::open(const std::string& dir, const std::string& passphrase) {
     CertificateAuthority ca;
     ca.dir_ = dir;
+    struct stat st {};
+    if (::stat(index_path(dir).c_str(), &st) != 0)
+        return make_error(Errc::io_error, "'" + dir + "' is not a mobcert CA folder (no index.json); run init-ca");
+    auto held = lock(dir);
+    if (!held) return held.error();
+    ca.lock_ = held.take();
     auto cert = load_certificate(ca.ca_cert_path());
     if (!cert) return cert.error();
     auto key = load_private_key(key_path(dir), passphrase);
@@ -182,6 +221,7 @@ Result<Issued> CertificateAuthority::issue(const IssueOptions& o, std::time_t no
 
 Status CertificateAuthority::write_node(const Issued& issued, const std::string& out, const std::string& name) const {
     if (!safe_file_name(name)) return make_error(Errc::invalid_argument, "'" + name + "' is not usable as a file name");
+    if (auto s = check_node_free(out, name); !s) return s;
     for (const char* sub : {"", "/x509ca", "/x509", "/x509crl"})
         if (auto s = make_directories(out + sub, 0755); !s) return s.error();
     if (auto s = make_directories(out + "/private", 0700); !s) return s.error();

@@ -14,6 +14,7 @@
 #include "certs/ca/builder.hpp"
 
 #include <ctime>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -77,10 +78,34 @@ public:
     std::string crl_path() const { return dir_ + "/x509crl/ca.crl.pem"; }
     long long crl_days() const { return crl_days_; }
 
+    // already_exists if the node folder already holds this name's key or
+    // certificate (checked before issuing, so nothing is half written).
+    static Status check_node_free(const std::string& out_dir, const std::string& name);
+
 private:
+    // An exclusive flock on <ca-dir>/.lock for the object's lifetime: two
+    // mobcert runs on one CA would otherwise lose index entries or reuse a
+    // CRL number.
+    class Lock {
+    public:
+        Lock() = default;
+        explicit Lock(int fd) : fd_(fd) {}
+        Lock(Lock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+        Lock& operator=(Lock&& o) noexcept {
+            std::swap(fd_, o.fd_);
+            return *this;
+        }
+        ~Lock();
+
+    private:
+        int fd_ = -1;
+    };
+    static Result<Lock> lock(const std::string& dir);
+
     Status save_index() const;
     Status load_index();
 
+    Lock lock_;
     std::string dir_;
     ossl::X509Ptr cert_;
     ossl::Pkey key_;

@@ -203,8 +203,9 @@ int cmd_issue(const Args& a) {
         o.node.validity = {parse_time("not-before", *nb), parse_time("not-after", *na)};
     }
     auto ca = must(CertificateAuthority::open(ca_dir(a), read_passphrase(a)));
-    auto issued = must(ca.issue(o, now_from(a)));
     std::string out = a.get("out").value_or(ca.dir() + "/nodes/" + o.node.id);
+    if (auto s = CertificateAuthority::check_node_free(out, o.node.id); !s) throw s.error();
+    auto issued = must(ca.issue(o, now_from(a)));
     if (auto s = ca.write_node(issued, out, o.node.id); !s) throw s.error();
     std::printf("issued %s certificate for '%s', serial %s\n  certificate %s/x509/%s.pem\n"
                 "  private key %s/private/%s.pem\n",

@@ -196,6 +196,12 @@ TEST_F(CaTest, NodeFolderHasSwanctlLayoutAndKeyIsPrivate) {
     EXPECT_EQ(again.error().code, Errc::already_exists);
 }
 
+TEST_F(CaTest, OpeningAFolderWithoutCaSaysSo) {
+    auto r = CertificateAuthority::open(dir_ / "nothing-here");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().text.find("not a mobcert CA folder"), std::string::npos) << r.error().text;
+}
+
 TEST_F(CaTest, CaKeyAndIndexAreWrittenPrivate) {
     EXPECT_EQ(file_mode(ca_->dir() + "/ca.key.pem"), 0600u);
     EXPECT_EQ(file_mode(ca_->dir() + "/index.json"), 0600u);
@@ -348,7 +354,9 @@ TEST_F(CaTest, IndexSurvivesReopening) {
     auto a = issue(router("a.example.net"));
     auto b = issue(mobile_node("b@example.net", "2001:db8:1::b"));
     ASSERT_TRUE(ca_->revoke(b.serial, 4, kT0 + 5));
-    auto reopened = CertificateAuthority::open(ca_->dir());
+    const std::string d = ca_->dir();
+    ca_.reset();  // releases the CA lock
+    auto reopened = CertificateAuthority::open(d);
     ASSERT_TRUE(reopened) << reopened.error().text;
     ASSERT_EQ(reopened->entries().size(), 2u);
     EXPECT_EQ(reopened->entries()[0].serial, a.serial);
@@ -357,9 +365,13 @@ TEST_F(CaTest, IndexSurvivesReopening) {
     EXPECT_TRUE(reopened->entries()[1].revoked);
     EXPECT_EQ(reopened->entries()[1].reason, 4);
     EXPECT_EQ(reopened->entries()[1].revoked_at, kT0 + 5);
-    auto listed = CertificateAuthority::read_index(ca_->dir());
+    auto listed = CertificateAuthority::read_index(d);  // needs no lock
     ASSERT_TRUE(listed);
     EXPECT_EQ(listed->size(), 2u);
+    // While one CertificateAuthority holds the folder, a second one cannot.
+    auto second = CertificateAuthority::open(d);
+    ASSERT_FALSE(second);
+    EXPECT_NE(second.error().text.find("in use"), std::string::npos) << second.error().text;
 }
 
 TEST_F(CaTest, StaleCrlIsRejected) {
@@ -510,9 +522,11 @@ TEST_F(CaTest, KeyNotMatchingCertificateIsDetected) {
     // A CA folder whose key was swapped is refused on open.
     std::string other = dir_ / "other";
     make_ca(other, {});
-    std::filesystem::remove(ca_->dir() + "/ca.key.pem");
-    std::filesystem::copy_file(other + "/ca.key.pem", ca_->dir() + "/ca.key.pem");
-    auto opened = CertificateAuthority::open(ca_->dir());
+    const std::string d = ca_->dir();
+    ca_.reset();
+    std::filesystem::remove(d + "/ca.key.pem");
+    std::filesystem::copy_file(other + "/ca.key.pem", d + "/ca.key.pem");
+    auto opened = CertificateAuthority::open(d);
     ASSERT_FALSE(opened);
     EXPECT_EQ(opened.error().code, Errc::key_mismatch);
 }
@@ -531,8 +545,10 @@ TEST_F(CaTest, PrivateKeyReadableByOthersIsRefused) {
     }
     ASSERT_EQ(::chmod(key.c_str(), 0400), 0);
     EXPECT_TRUE(load_private_key(key));
-    ASSERT_EQ(::chmod((ca_->dir() + "/ca.key.pem").c_str(), 0644), 0);
-    auto opened = CertificateAuthority::open(ca_->dir());
+    const std::string d = ca_->dir();
+    ca_.reset();
+    ASSERT_EQ(::chmod((d + "/ca.key.pem").c_str(), 0644), 0);
+    auto opened = CertificateAuthority::open(d);
     ASSERT_FALSE(opened);
     EXPECT_EQ(opened.error().code, Errc::key_readable_by_others);
 }
@@ -541,8 +557,10 @@ TEST(CaPassphrase, EncryptedCaKeyNeedsTheRightPassphrase) {
     TempDir dir;
     InitOptions io;
     io.passphrase = "correct horse";
-    auto ca = CertificateAuthority::init(dir / "ca", io, kT0);
-    ASSERT_TRUE(ca) << ca.error().text;
+    {
+        auto ca = CertificateAuthority::init(dir / "ca", io, kT0);
+        ASSERT_TRUE(ca) << ca.error().text;
+    }
     EXPECT_NE(slurp(dir / "ca/ca.key.pem").find("ENCRYPTED"), std::string::npos);
     auto none = CertificateAuthority::open(dir / "ca");
     ASSERT_FALSE(none);

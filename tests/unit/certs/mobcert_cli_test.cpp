@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
@@ -60,6 +62,20 @@ TEST_F(Mobcert, IssueWritesSwanctlLayout) {
     struct stat st {};
     ASSERT_EQ(::stat((node("mr1.example.net") + "/private/mr1.example.net.pem").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
+    // Issuing the same identity into the same folder again is refused up
+    // front: no new key, no new index entry.
+    std::string key_before;
+    {
+        std::ifstream in(node("mr1.example.net") + "/private/mr1.example.net.pem");
+        key_before.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    r = run(mobcert("issue --role mr --id mr1.example.net --home-address 2001:db8:1::10"));
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find("refusing to overwrite"), std::string::npos) << r.output;
+    std::ifstream in(node("mr1.example.net") + "/private/mr1.example.net.pem");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), key_before);
+    r = run(mobcert("show"));
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
 
