@@ -157,6 +157,15 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         }
     }
 
+    // A home registration turning into a mobile router registration or back
+    // changes what was authorised and what is forwarded: refused as a
+    // registration type change (RFC 6275 sec. 9.5.1 status 139, applied to
+    // the R flag of RFC 3963 as well, as UMIP does).
+    if (it != cache_.end() && it->second.mobile_router != bu.mobile_router) {
+        reply(r, hoa, BindingAckStatus::registration_type_change_disallowed, bu.sequence_number, out);
+        return;
+    }
+
     // ---- RFC 6275 sec. 9.5.1: Sequence Number, modulo 2^16 ----
     if (it != cache_.end()) {
         for (const auto& b : it->second.bindings) {

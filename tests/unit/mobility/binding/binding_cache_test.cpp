@@ -397,8 +397,18 @@ TEST_F(CacheNemoTest, ExplicitModeAccepted) {
     EXPECT_EQ(only<RemoveRoutes>(refresh).prefixes, std::vector<net::Prefix>{prefix("2001:db8:200::/64")});
     EXPECT_EQ(count_of<AddRoutes>(refresh), 0u);
     // Deregistration removes the routes with the binding.
-    auto gone = send(bc, bu(3, coa1, 0));
+    auto dereg = mr_bu(3, {});
+    dereg.message.lifetime = 0;
+    auto gone = send(bc, dereg);
     EXPECT_EQ(only<RemoveRoutes>(gone).prefixes.size(), 1u);
+}
+
+TEST_F(CacheNemoTest, MobileRouterFlagChange139) {
+    BindingCache bc(config(), auth);
+    send(bc, bu(1, coa1));   // registered as a mobile node
+    EXPECT_EQ(answer(send(bc, mr_bu(2, {"2001:db8:100::/48"}))).status,
+              BindingAckStatus::registration_type_change_disallowed);
+    EXPECT_FALSE(bc.find(hoa)->mobile_router);
 }
 
 TEST_F(CacheNemoTest, ImplicitModeUsesConfiguredPrefixes) {
