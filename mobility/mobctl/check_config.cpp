@@ -12,6 +12,15 @@
 
 namespace nemokey::mobctl {
 
+namespace {
+
+// Invalid UTF-8 (a node file name, say) is replaced, never thrown.
+std::string dump(const nlohmann::ordered_json& j) {
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
 int check_config(GlobalOptions& options, std::span<const std::string_view> args) {
     std::string file;
     for (std::string_view a : args) {
@@ -35,14 +44,14 @@ int check_config(GlobalOptions& options, std::span<const std::string_view> args)
     auto result = conf::parse_file(file);
     if (!result.ok()) {
         if (options.json)
-            std::printf("%s\n", conf::to_json(result.errors).dump(2).c_str());
+            std::printf("%s\n", dump(conf::to_json(result.errors)).c_str());
         else
             for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
         return exit_failure;
     }
     auto plan = conf::to_json(conf::derive_plan(*result.model));
     if (options.json)
-        std::printf("%s\n", plan.dump(2).c_str());
+        std::printf("%s\n", dump(plan).c_str());
     else
         std::printf("%s", conf::to_text(plan).c_str());
     return exit_ok;
