@@ -149,6 +149,18 @@ Result<std::vector<ossl::X509Ptr>> parse_certificates(std::string_view pem, cons
     return certs;
 }
 
+Result<ossl::X509Ptr> parse_certificate_der(std::string_view der, const std::string& where) {
+    ossl::clear_error_queue();
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    const auto* end = p + der.size();
+    ossl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!cert) return make_error(Errc::malformed_pem, ossl::failure("'" + where + "' is not a DER certificate"));
+    if (p != end)
+        return make_error(Errc::malformed_pem, "'" + where + "' has " + std::to_string(end - p) +
+                                                   " bytes after the DER certificate");
+    return cert;
+}
+
 Result<ossl::X509CrlPtr> parse_crl(std::string_view pem, const std::string& where) {
     ossl::clear_error_queue();
     auto crl = ossl::read_crl_pem(pem);

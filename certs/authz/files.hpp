@@ -33,6 +33,9 @@ Result<ossl::Pkey> load_private_key(const std::string& path, std::string_view pa
 // Same loaders over text already in memory; `where` names it in errors.
 Result<std::vector<ossl::X509Ptr>> parse_certificates(std::string_view pem, const std::string& where);
 Result<ossl::X509CrlPtr> parse_crl(std::string_view pem, const std::string& where);
+// One DER certificate, as IKEv2 CERT payloads carry it (RFC 7296 sec. 3.6,
+// encoding 4); trailing bytes are an error.
+Result<ossl::X509Ptr> parse_certificate_der(std::string_view der, const std::string& where);
 Result<ossl::Pkey> parse_private_key(std::string_view pem, const std::string& where,
                                      std::string_view passphrase = {});
 

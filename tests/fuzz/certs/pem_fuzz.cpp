@@ -5,8 +5,6 @@
 #include "certs/authz/authorize.hpp"
 #include "certs/authz/files.hpp"
 
-#include <openssl/x509.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -41,8 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
     if (auto certs = parse_certificates(text, "fuzz"))
         for (auto& c : *certs) exercise(c.get());
-    const unsigned char* p = data;
-    if (ossl::X509Ptr der{d2i_X509(nullptr, &p, static_cast<long>(size))}) exercise(der.get());
+    if (auto der = parse_certificate_der(text, "fuzz")) exercise(der->get());
     (void)parse_crl(text, "fuzz");
     (void)parse_private_key(text, "fuzz");
     ossl::clear_error_queue();

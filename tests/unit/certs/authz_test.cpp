@@ -639,6 +639,26 @@ TEST_F(CaTest, MalformedPemIsReported) {
     EXPECT_EQ(t.error().code, Errc::malformed_pem);
 }
 
+TEST_F(CaTest, DerCertificateAsInAnIkeCertPayload) {
+    auto mr = issue(router());
+    unsigned char* der = nullptr;
+    int n = i2d_X509(mr.certificate.get(), &der);
+    ASSERT_GT(n, 0);
+    std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+    OPENSSL_free(der);
+    auto cert = parse_certificate_der(bytes, "CERT payload");
+    ASSERT_TRUE(cert) << cert.error().text;
+    EXPECT_TRUE(decide(trust(), cert->get(), {}, v6("2001:db8:1::10"), {}, kT0).allowed());
+    auto trailing = parse_certificate_der(bytes + "x", "CERT payload");
+    ASSERT_FALSE(trailing);
+    EXPECT_NE(trailing.error().text.find("1 bytes after"), std::string::npos) << trailing.error().text;
+    for (size_t cut : {size_t{0}, size_t{1}, bytes.size() / 2, bytes.size() - 1}) {
+        auto r = parse_certificate_der(bytes.substr(0, cut), "CERT payload");
+        ASSERT_FALSE(r) << cut;
+        EXPECT_EQ(r.error().code, Errc::malformed_pem);
+    }
+}
+
 TEST_F(CaTest, ChainFileWithSeveralCertificatesLoadsAll) {
     auto a = issue(router("a.example.net"));
     std::string path = dir_ / "chain.pem";
