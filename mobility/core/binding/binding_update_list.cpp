@@ -619,6 +619,11 @@ void BindingUpdateList::on(const BindingErrorReceived& ev, TimePoint now, Action
         out.push_back(DropMessage{"binding error not from the home agent for this home address"});
         return;
     }
+    if (entries_.empty()) {
+        // RFC 6275 sec. 11.3.6: ignored without a binding update list entry.
+        out.push_back(DropMessage{"binding error without binding update list entry"});
+        return;
+    }
     if (ev.message.status == mh::BindingErrorStatus::unrecognized_mh_type_value) {
         // RFC 6275 sec. 11.3.6: the home agent does not understand our MH
         // type: it cannot serve us.

@@ -460,6 +460,16 @@ TEST_F(BulTest, BindingErrorStatus1ReRegistersAsFirstRegistration) {
     EXPECT_EQ(count_of<DropMessage>(bul.handle(BindingErrorReceived{ha, be}, clock.now())), 1u);
 }
 
+TEST_F(BulTest, BindingErrorWithoutEntryIsIgnored) {
+    BindingUpdateList bul(config());
+    mh::BindingError be;
+    be.status = mh::BindingErrorStatus::unrecognized_mh_type_value;
+    be.home_address = hoa;
+    auto out = bul.handle(BindingErrorReceived{ha, be}, clock.now());
+    EXPECT_EQ(count_of<DropMessage>(out), 1u);
+    EXPECT_FALSE(bul.home_agent_unusable());
+}
+
 TEST_F(BulTest, BindingErrorStatus2StopsUsingTheHomeAgent) {
     BindingUpdateList bul(config());
     register_at(bul, coa1);
