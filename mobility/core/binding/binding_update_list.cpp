@@ -188,6 +188,21 @@ uint32_t BindingUpdateList::start_transaction(std::vector<uint16_t> ids, bool de
 }
 
 void BindingUpdateList::transmit(Transaction& t, TimePoint now, Actions& out) {
+    if (config_.max_update_rate != 0) {
+        // RFC 6275 sec. 11.8: no more than MAX_UPDATE_RATE BUs per second;
+        // a BU over the limit goes out when the window allows it.
+        const Duration window = std::chrono::seconds{1};
+        while (!recent_sends_.empty() && recent_sends_.front() + window <= now)
+            recent_sends_.pop_front();
+        if (recent_sends_.size() >= config_.max_update_rate) {
+            t.deferred = true;
+            out.push_back(ArmTimer{timer(TimerKind::bul_retransmission, t.id),
+                                   recent_sends_.front() + window});
+            return;
+        }
+        recent_sends_.push_back(now);
+    }
+    t.deferred = false;
     // RFC 6275 sec. 11.8: every retransmission carries a greater Sequence Number.
     sequence_ = sequence_next(sequence_);
     if (t.transmissions == 0) {
@@ -360,6 +375,7 @@ void BindingUpdateList::on(const BindingAcknowledgementReceived& ev, TimePoint n
     }
     Transaction* match = nullptr;
     for (auto& [id, t] : transactions_) {
+        if (t.transmissions == 0) continue;   // not sent yet
         if (sequence_in_range(ba.sequence_number, t.first_sequence, t.last_sequence)) {
             match = &t;
             break;
@@ -657,6 +673,10 @@ void BindingUpdateList::on(const TimerExpired& ev, TimePoint now, Actions& out) 
             auto it = transactions_.find(ev.key.id);
             if (it == transactions_.end()) return;
             Transaction& t = it->second;
+            if (t.deferred) {
+                transmit(t, now, out);
+                return;
+            }
             if (config_.max_retransmissions != 0 && t.transmissions > config_.max_retransmissions) {
                 out.push_back(Report{ReportKind::retransmissions_exhausted, config_.home_address,
                                      t.binding_ids.front(), std::nullopt});

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <utility>
@@ -63,6 +64,9 @@ struct BindingUpdateListConfig {
     unsigned max_retransmissions = 0;
     // The first BU carries the number after this one.
     uint16_t initial_sequence_number = 0;
+    // At most this many BUs to the home agent within one second
+    // (MAX_UPDATE_RATE, RFC 6275 sec. 11.8, 12); later ones wait. 0 = no limit.
+    unsigned max_update_rate = 3;
 };
 
 enum class BulState : uint8_t {
@@ -169,6 +173,7 @@ private:
         TimePoint first_sent_at{};
         TimePoint last_sent_at{};
         unsigned transmissions = 0;
+        bool deferred = false;            // held back by the rate limit, not sent yet
     };
 
     void on(const MovedToCareOfAddress& e, TimePoint now, Actions& out);
@@ -217,6 +222,7 @@ private:
     std::optional<mh::BindingAckStatus> final_status_;
     std::map<uint16_t, BulEntry> entries_;
     std::map<uint32_t, Transaction> transactions_;
+    std::deque<TimePoint> recent_sends_;   // for the rate limit
 };
 
 // Lifetime in 4-second units as carried by BU/BA, rounded down and capped at

@@ -262,7 +262,8 @@ TEST_F(BulTest, Status135ResynchronisesWithTheAcknowledgedNumber) {
     auto acked = ack(bul, ba(BindingAckStatus::accepted, 40001));
     EXPECT_EQ(count_of<InstallBinding>(acked), 1u);
     EXPECT_EQ(bul.sequence_number(), 40001);
-    // Resynchronising also works across the wrap.
+    // Resynchronising also works across the wrap (a second later: MAX_UPDATE_RATE).
+    clock.advance(seconds{1});
     auto refresh = bul.handle(BindingRefreshRequestReceived{ha, {}}, clock.now());
     ASSERT_EQ(count_of<SendBindingUpdate>(refresh), 1u);
     auto again = ack(bul, ba(BindingAckStatus::sequence_number_out_of_window, 65535, 0));
@@ -366,6 +367,41 @@ TEST_F(BulTest, AcceptedWithZeroLifetimeLeavesNoBinding) {
     auto acked = ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number, 0));
     EXPECT_EQ(count_of<InstallBinding>(acked), 0u);
     EXPECT_EQ(bul.entry(0)->state, BulState::idle);
+}
+
+TEST_F(BulTest, RateLimitHoldsBackTheFourthBindingUpdateInOneSecond) {
+    BindingUpdateList bul(config());
+    clock.set(at_ms(10000));
+    size_t sent = 0;
+    Actions last;
+    for (int i = 0; i < 5; ++i) {
+        last = move(bul, i % 2 ? coa2 : coa1);
+        sent += count_of<SendBindingUpdate>(last);
+        clock.advance(Duration{100});
+    }
+    EXPECT_EQ(sent, 3u);   // MAX_UPDATE_RATE
+    // The latest movement's BU waits for the window: 1 s after the first send.
+    const auto held = armed(last, TimerKind::bul_retransmission);
+    ASSERT_TRUE(held);
+    EXPECT_EQ(held->at, at_ms(11000));
+    EXPECT_EQ(bul.outstanding_binding_updates(), 1u);
+    clock.set(held->at);
+    auto out = bul.handle(TimerExpired{held->key}, clock.now());
+    const auto bu = only<SendBindingUpdate>(out);
+    EXPECT_EQ(bu.source, coa1);
+    // The first real transmission: its timeout is not doubled.
+    EXPECT_EQ(armed(out, TimerKind::bul_retransmission)->at, at_ms(11000) + initial_bindack_timeout_first_reg);
+    auto acked = ack(bul, ba(BindingAckStatus::accepted, bu.message.sequence_number));
+    EXPECT_EQ(only<InstallBinding>(acked).care_of_address, coa1);
+}
+
+TEST_F(BulTest, RateLimitCanBeSwitchedOff) {
+    auto c = config();
+    c.max_update_rate = 0;
+    BindingUpdateList bul(c);
+    size_t sent = 0;
+    for (int i = 0; i < 6; ++i) sent += count_of<SendBindingUpdate>(move(bul, i % 2 ? coa2 : coa1));
+    EXPECT_EQ(sent, 6u);
 }
 
 TEST_F(BulTest, MaxRetransmissionsGivesUp) {

@@ -216,9 +216,24 @@ TEST_F(Link, McoaBulkThenMakeBeforeBreak) {
     ASSERT_LT(removed, mn_log.size());
     EXPECT_LT(installed, removed);
 
+    clock.advance(seconds{1});   // three BUs went out this second (MAX_UPDATE_RATE)
     run(mn, bc, mn.handle(ReturnedHome{}, clock.now()));
     EXPECT_EQ(bc.size(), 0u);
     EXPECT_TRUE(mn.entries().empty());
+}
+
+TEST_F(Link, FlappingLinkIsRateLimited) {
+    BindingUpdateList mn(mn_config());
+    BindingCache bc(ha_config(), auth);
+    for (int i = 0; i < 10; ++i) {
+        run(mn, bc, mn.handle(MovedToCareOfAddress{i % 2 ? coa2 : coa1}, clock.now()));
+        clock.advance(Duration{50});
+    }
+    EXPECT_EQ(count_of<SendBindingUpdate>(mn_log), 3u);
+    tick(mn, bc);   // the held-back BU for the latest care-of address
+    EXPECT_EQ(count_of<SendBindingUpdate>(mn_log), 4u);
+    EXPECT_EQ(mn.entry(0)->state, BulState::bound);
+    EXPECT_EQ(bc.find(hoa)->bindings[0].care_of_address, coa2);
 }
 
 TEST_F(Link, HomeAgentWithoutMcoaGetsOneBinding) {
