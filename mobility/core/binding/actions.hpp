@@ -106,7 +106,7 @@ struct RemoveBinding {
 };
 
 // Routes for mobile network prefixes through the tunnel of a binding
-// (RFC 3963 sec. 6.1 home agent; sec. 5.5 mobile router, where the route is
+// (RFC 3963 sec. 6 home agent; sec. 5 mobile router, where the route is
 // the reverse tunnel for traffic sourced from the prefixes).
 struct AddRoutes {
     Ipv6Address home_address;
@@ -154,7 +154,7 @@ enum class ReportKind : uint8_t {
     binding_lost,                     // lifetime ran out before a refresh was acknowledged
     home_agent_unusable,              // RFC 6275 sec. 11.7.3: send no further BUs to it
     prefix_discovery_necessary,       // BA status 1 (RFC 6275 sec. 11.7.3)
-    mobile_router_not_supported,      // BA without R flag (RFC 3963 sec. 5.3)
+    mobile_router_not_supported,      // BA without R flag (RFC 3963 sec. 5)
     retransmissions_exhausted,        // the configured retransmission limit was reached
     mcoa_fallback,                    // RFC 5648: the home agent refused MCoA or bulk; retrying without
     binding_expired,                  // binding cache entry lifetime ran out (home agent)

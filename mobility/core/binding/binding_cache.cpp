@@ -72,7 +72,7 @@ void BindingCache::reply(const ReceivedBindingUpdate& r, const Ipv6Address& home
     if (r.source != home_address) send.type2_routing_header = home_address;
     send.message.status = status;
     send.message.sequence_number = sequence;
-    // RFC 3963 sec. 6.2: R set when the home agent supports mobile routers
+    // RFC 3963 sec. 6: R set when the home agent supports mobile routers
     // and the BU asked for it.
     send.message.mobile_router = r.message.mobile_router && config_.mobile_router_support;
     send.message.options = std::move(options);
@@ -136,7 +136,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
             const auto* b = bids[i];
             bool malformed = false;
             for (size_t j = 0; j < i; ++j) malformed = malformed || bids[j]->binding_id == b->binding_id;
-            // RFC 5648 sec. 6.1: a bulk registration names each care-of address.
+            // RFC 5648: a bulk registration names each care-of address.
             if (bids.size() > 1 && !deregistration && !b->care_of_address) malformed = true;
             if (b->care_of_address && !net::is_v6(*b->care_of_address)) malformed = true;  // RFC 5555 not here
             if (malformed) {
@@ -144,7 +144,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
                 return;
             }
             if (b->simultaneous_home_and_foreign) {
-                // RFC 5648 sec. 5.6: being at home and away at once needs
+                // RFC 5648: being at home and away at once needs
                 // home-link support this home agent does not offer.
                 reply(r, hoa, BindingAckStatus::mcoa_simultaneous_home_and_foreign_prohibited,
                       bu.sequence_number, out);
@@ -178,7 +178,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         }
     }
 
-    // ---- Deregistration (RFC 6275 sec. 10.3.2, RFC 5648 sec. 6.2) ----
+    // ---- Deregistration (RFC 6275 sec. 10.3.2, RFC 5648) ----
     if (deregistration) {
         if (it == cache_.end()) {
             pending_.erase(hoa);
@@ -239,7 +239,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         }
     }
 
-    // ---- RFC 3963 sec. 6.1-6.2: mobile router ----
+    // ---- RFC 3963 sec. 6: mobile router ----
     std::vector<net::Prefix> prefixes;
     if (bu.mobile_router) {
         if (!config_.mobile_router_support) {
@@ -252,7 +252,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
             if (!invalid) {
                 const auto n = prefix.normalized();
                 const auto& a = std::get<Ipv6Address>(n.address);
-                // RFC 3963 sec. 6.1.1: a prefix that cannot be a mobile
+                // RFC 3963 sec. 6: a prefix that cannot be a mobile
                 // network (link-local, multicast, the home link itself).
                 invalid = a.is_link_local() || a.is_multicast() || a.is_unspecified() ||
                           n.contains(net::IpAddress{hoa});
@@ -286,7 +286,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
             return;
     }
     if (implicit_mode) {
-        // RFC 3963 sec. 6.1.2: implicit mode uses the configured prefixes;
+        // RFC 3963 sec. 6: implicit mode uses the configured prefixes;
         // none known means forwarding cannot be set up.
         for (const auto& p : answer.configured_prefixes) prefixes.push_back(p.normalized());
         if (prefixes.empty()) {
@@ -295,7 +295,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         }
     }
     for (const auto& p : prefixes) {
-        // One prefix, one mobile router (RFC 3963 sec. 6.1.1).
+        // One prefix, one mobile router (RFC 3963 sec. 6).
         auto owner = prefix_owners_.find(p);
         if (owner != prefix_owners_.end() && owner->second != hoa) {
             reply(r, hoa, BindingAckStatus::not_authorized_for_prefix, bu.sequence_number, out);
@@ -340,7 +340,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
     const bool k_granted = bu.key_management_mobility_capability && config_.key_management_mobility;
     BindingCacheEntry& entry = first_registration ? cache_[hoa] : it->second;
     if (!first_registration && bids.empty() && entry.multiple_care_of_addresses) {
-        // RFC 5648 sec. 6.2: a BU without BID replaces all bindings.
+        // RFC 5648: a BU without BID replaces all bindings.
         for (size_t i = entry.bindings.size(); i-- > 0;)
             if (entry.bindings[i].binding_id != 0) remove_binding(hoa, entry, i, out);
     }
@@ -374,7 +374,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         out.push_back(ArmTimer{TimerKey{TimerKind::bc_lifetime, hoa, t.binding_id}, b->expires_at});
     }
 
-    // Mobile network prefixes: routes through the tunnel (RFC 3963 sec. 6.1).
+    // Mobile network prefixes: routes through the tunnel (RFC 3963 sec. 6).
     std::vector<net::Prefix> removed;
     std::vector<net::Prefix> added;
     for (const auto& p : entry.mobile_network_prefixes)
@@ -402,7 +402,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
     for (const auto& t : targets) {
         if (t.binding_id == 0 && bids.empty()) break;
         mh::BindingIdentifier answer;
-        answer.binding_id = t.binding_id;   // RFC 5648 sec. 6.2: each BID answered
+        answer.binding_id = t.binding_id;   // RFC 5648: each BID answered
         options.push_back(answer);
     }
     reply(r, hoa, BindingAckStatus::accepted, bu.sequence_number, out, std::move(options));

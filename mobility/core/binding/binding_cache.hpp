@@ -1,5 +1,5 @@
 // Binding cache of a home agent (RFC 6275 sec. 9.5.1, 10.3; RFC 3963 sec. 6;
-// RFC 5648 sec. 6): accepts or rejects Binding Updates for home registration
+// RFC 5648): accepts or rejects Binding Updates for home registration
 // with the RFCs' exact status codes and answers with actions (send this BA,
 // install / update / remove this binding, these routes, this MIGRATE, run
 // DAD, arm this timer). No I/O; time comes in with every event.
@@ -41,7 +41,7 @@ struct BindingCacheConfig {
     std::chrono::seconds max_binding_lifetime{max_lifetime_on_wire};
     bool mobile_router_support = true;             // RFC 3963
     bool multiple_care_of_addresses = true;        // RFC 5648
-    bool bulk_registration = true;                 // RFC 5648 sec. 6.1 (bulk)
+    bool bulk_registration = true;                 // RFC 5648 (bulk)
     bool key_management_mobility = true;           // K flag capability, RFC 6275 sec. 10.3.1
     bool duplicate_address_detection = true;       // RFC 6275 sec. 10.3.1, first registration
     size_t max_bindings = 0;                       // 0 = no limit; beyond it: 130
@@ -64,13 +64,13 @@ enum class AuthorizationVerdict : uint8_t {
     authorized,
     not_home_agent_for_this_mobile_node,     // 133: we do not serve this node
     administratively_prohibited,             // 129: identity may not use this home address
-    mobile_router_operation_not_permitted,   // 140 (RFC 3963 sec. 6.1)
-    not_authorized_for_prefix,               // 142 (RFC 3963 sec. 6.1)
+    mobile_router_operation_not_permitted,   // 140 (RFC 3963 sec. 6)
+    not_authorized_for_prefix,               // 142 (RFC 3963 sec. 6)
 };
 
 struct AuthorizationAnswer {
     AuthorizationVerdict verdict = AuthorizationVerdict::administratively_prohibited;
-    std::vector<net::Prefix> configured_prefixes;   // implicit mode (RFC 3963 sec. 6.1.2)
+    std::vector<net::Prefix> configured_prefixes;   // implicit mode (RFC 3963 sec. 6)
 };
 
 class Authorizer {

@@ -106,7 +106,7 @@ void BindingUpdateList::on(const CareOfAddressReplaced& ev, TimePoint now, Actio
     }
     if (unusable_) return;
     if (prepare_registration(ev.new_binding_id, ev.care_of_address, out)) {
-        // RFC 5648 sec. 5.5: the old binding stays until the new one is acknowledged.
+        // RFC 5648: the old binding stays until the new one is acknowledged.
         entries_[ev.new_binding_id].releases_binding_id = ev.old_binding_id;
         register_entries({ev.new_binding_id}, now, out);
     }
@@ -133,7 +133,7 @@ void BindingUpdateList::on(const ReturnedHome&, TimePoint now, Actions& out) {
     for (uint16_t id : idle) remove_entry(id, out);
     if (ids.empty()) return;
     // RFC 6275 sec. 11.5.4: one BU from the home address, lifetime zero,
-    // care-of address = home address. RFC 5648 sec. 5.6: without Binding
+    // care-of address = home address. RFC 5648: without Binding
     // Identifier options it removes every binding of the home address.
     deregister_entries(ids, true, now, out);
 }
@@ -219,7 +219,7 @@ void BindingUpdateList::transmit(Transaction& t, TimePoint now, Actions& out) {
     bu.home_registration = true;
     bu.link_local_address_compatibility = config_.link_local_address_compatibility;
     bu.key_management_mobility_capability = config_.key_management_mobility;
-    bu.mobile_router = config_.mobile_router;   // RFC 3963 sec. 5.1
+    bu.mobile_router = config_.mobile_router;   // RFC 3963 sec. 5
     bu.lifetime = t.deregistration ? 0 : lifetime_units(config_.requested_lifetime);
 
     const BulEntry& first = entries_.at(t.binding_ids.front());
@@ -234,7 +234,7 @@ void BindingUpdateList::transmit(Transaction& t, TimePoint now, Actions& out) {
 
     if (!t.deregistration && config_.mobile_router &&
         prefix_mode_ == PrefixMode::explicit_mode) {
-        // RFC 3963 sec. 5.2: explicit mode, one option per prefix.
+        // RFC 3963 sec. 5: explicit mode, one option per prefix.
         for (const auto& p : config_.mobile_network_prefixes) {
             if (!net::is_v6(p.address)) continue;
             bu.options.push_back(mh::MobileNetworkPrefix{
@@ -242,7 +242,7 @@ void BindingUpdateList::transmit(Transaction& t, TimePoint now, Actions& out) {
         }
     }
     if (mcoa_ && !t.from_home) {
-        // RFC 5648 sec. 5.1/5.3: one Binding Identifier option per binding;
+        // RFC 5648: one Binding Identifier option per binding;
         // in a bulk registration each carries its care-of address.
         const bool bulk = t.binding_ids.size() > 1;
         for (uint16_t id : t.binding_ids) {
@@ -398,7 +398,7 @@ void BindingUpdateList::on(const BindingAcknowledgementReceived& ev, TimePoint n
     auto status_for = [&](uint16_t bid) {
         for (const auto* o : bid_options)
             if (o->binding_id == bid) return o->status;
-        // RFC 5648 sec. 6.2: without a BID option the BA's status applies to
+        // RFC 5648: without a BID option the BA's status applies to
         // every binding of the BU; a "not complete" summary without one is no answer.
         if (ba.status == BindingAckStatus::mcoa_notcomplete) return BindingAckStatus::reason_unspecified;
         return ba.status;
@@ -429,7 +429,7 @@ void BindingUpdateList::on(const BindingAcknowledgementReceived& ev, TimePoint n
         }
     }
     if (unusable_) return;
-    // Make-before-break (RFC 5648 sec. 5.5): the new binding is acknowledged,
+    // Make-before-break (RFC 5648): the new binding is acknowledged,
     // now the old one goes.
     std::vector<uint16_t> to_release;
     for (uint16_t old : release)
@@ -458,7 +458,7 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
     const auto& hoa = config_.home_address;
     if (mh::is_accepted(status)) {
         if (config_.mobile_router && !ba.mobile_router) {
-            // RFC 3963 sec. 5.3: a BA without R means the home agent does not
+            // RFC 3963 sec. 5: a BA without R means the home agent does not
             // support mobile routers; do not forward for the mobile network.
             out.push_back(Report{ReportKind::mobile_router_not_supported, hoa, e.binding_id, status});
             give_up(status, out);
@@ -521,7 +521,7 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
             reregister.push_back(e.binding_id);
             return;
         case BindingAckStatus::forwarding_setup_failed:
-            // RFC 3963 sec. 6.6: in implicit mode the home agent found no
+            // RFC 3963 sec. 6: in implicit mode the home agent found no
             // prefixes for us; list them explicitly if we know them.
             if (prefix_mode_ == PrefixMode::implicit_mode &&
                 !config_.mobile_network_prefixes.empty()) {
@@ -531,7 +531,7 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
             }
             break;
         case BindingAckStatus::mcoa_bulk_registration_prohibited:
-            // RFC 5648 sec. 6.2: register the bindings one by one instead.
+            // RFC 5648: register the bindings one by one instead.
             if (bulk_) {
                 bulk_ = false;
                 out.push_back(Report{ReportKind::mcoa_fallback, hoa, e.binding_id, status});
@@ -540,7 +540,7 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
             return;
         case BindingAckStatus::mcoa_prohibited:
         case BindingAckStatus::mcoa_non_mcoa_binding_exists: {
-            // RFC 5648 sec. 5.1/6.2: the home agent will not keep several
+            // RFC 5648: the home agent will not keep several
             // bindings; continue with this one alone, without BID options.
             if (!mcoa_) break;
             out.push_back(Report{ReportKind::mcoa_fallback, hoa, e.binding_id, status});
@@ -571,13 +571,13 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
         case BindingAckStatus::mcoa_unknown_coa:
         case BindingAckStatus::mcoa_simultaneous_home_and_foreign_prohibited:
         case BindingAckStatus::invalid_care_of_address:
-            // Concerns this binding only (RFC 5648 sec. 6.2, RFC 6275 sec. 11.7.3).
+            // Concerns this binding only (RFC 5648, RFC 6275 sec. 11.7.3).
             remove_entry(e.binding_id, out);
             return;
         default:
             break;
     }
-    // RFC 6275 sec. 11.7.3 (and RFC 3963 sec. 5.3 for 140-143): nothing to
+    // RFC 6275 sec. 11.7.3 (and RFC 3963 sec. 5 for 140-143): nothing to
     // correct automatically; send no further BUs to this home agent.
     give_up(status, out);
 }
@@ -586,7 +586,7 @@ void BindingUpdateList::apply_deregistration_status(BulEntry& e, BindingAckStatu
                                                     Actions& out) {
     const uint16_t id = e.binding_id;
     // RFC 6275 sec. 10.3.2: 133 answers a deregistration for which the home
-    // agent holds no binding; RFC 5648 sec. 6.2: 167 for an unknown BID.
+    // agent holds no binding; RFC 5648: 167 for an unknown BID.
     // Either way the binding is gone, as asked.
     const bool gone = mh::is_accepted(status) ||
                       status == BindingAckStatus::not_home_agent_for_this_mobile_node ||
@@ -608,7 +608,7 @@ void BindingUpdateList::on(const BindingRefreshRequestReceived& ev, TimePoint no
     for (auto& [id, e] : entries_) {
         if (e.state != BulState::bound) continue;   // a BU is already outstanding otherwise
         if (!bid_options.empty()) {
-            // RFC 5648 sec. 5.7: BID options name the bindings to refresh.
+            // RFC 5648: BID options name the bindings to refresh.
             bool named = false;
             for (const auto* o : bid_options) named = named || o->binding_id == id;
             if (!named) continue;

@@ -1,5 +1,5 @@
 // Binding update list of a mobile node or mobile router (RFC 6275 sec. 11.1,
-// 11.7; RFC 3963 sec. 5; RFC 5648 sec. 5) for its registration with one home
+// 11.7; RFC 3963 sec. 5; RFC 5648) for its registration with one home
 // agent: one state machine per binding (per Binding Identifier under RFC
 // 5648), driven by typed events, answering with actions. No I/O: time comes
 // in with every event, timers go out as ArmTimer / CancelTimer actions.
@@ -34,7 +34,7 @@
 
 namespace nemokey::mobility::binding {
 
-// RFC 3963 sec. 5.2: the mobile router either lists its prefixes in Mobile
+// RFC 3963 sec. 5: the mobile router either lists its prefixes in Mobile
 // Network Prefix options (explicit) or lets the home agent use the prefixes
 // configured for it (implicit).
 enum class PrefixMode : uint8_t { implicit_mode, explicit_mode };
@@ -46,13 +46,13 @@ struct BindingUpdateListConfig {
     // 262140 s (RFC 6275 sec. 6.1.7). The daemon keeps it within the
     // remaining lifetimes of the home and care-of addresses (sec. 11.7.1).
     std::chrono::seconds requested_lifetime{600};
-    bool mobile_router = false;                        // R flag, RFC 3963 sec. 5.1
+    bool mobile_router = false;                        // R flag, RFC 3963 sec. 5
     PrefixMode prefix_mode = PrefixMode::explicit_mode;
     std::vector<net::Prefix> mobile_network_prefixes;  // sent in explicit mode
     bool key_management_mobility = false;              // K flag requested, RFC 6275 sec. 11.7.1
     bool link_local_address_compatibility = false;     // L flag
     bool multiple_care_of_addresses = false;           // RFC 5648: Binding Identifier options
-    bool bulk_registration = false;                    // RFC 5648 sec. 5.3: several BIDs per BU
+    bool bulk_registration = false;                    // RFC 5648: several BIDs per BU
     Duration initial_bindack_timeout_first_reg = binding::initial_bindack_timeout_first_reg;
     Duration initial_bindack_timeout = binding::initial_bindack_timeout;
     Duration max_bindack_timeout = binding::max_bindack_timeout;
@@ -86,7 +86,7 @@ struct BulEntry {
     // The binding installed locally (tunnel to the home agent), if any.
     std::optional<Ipv6Address> installed_care_of_address;
     std::optional<uint32_t> transaction;        // the outstanding BU, if any
-    std::optional<uint16_t> releases_binding_id;  // make-before-break (RFC 5648 sec. 5.5)
+    std::optional<uint16_t> releases_binding_id;  // make-before-break (RFC 5648)
     std::chrono::seconds granted_lifetime{0};
     TimePoint expires_at{};
     TimePoint refresh_at{};
@@ -102,18 +102,18 @@ struct MovedToCareOfAddress {
     uint16_t binding_id = 0;
 };
 // Several care-of addresses at once; with bulk registration they go in one BU
-// (RFC 5648 sec. 5.3).
+// (RFC 5648).
 struct CareOfAddressesAvailable {
     std::vector<std::pair<uint16_t, Ipv6Address>> care_of_addresses;  // (binding id, address)
 };
-// Make-before-break (RFC 5648 sec. 5.5): register new_binding_id first; the
+// Make-before-break (RFC 5648): register new_binding_id first; the
 // old one is released only after the home agent acknowledged the new one.
 struct CareOfAddressReplaced {
     uint16_t old_binding_id = 0;
     uint16_t new_binding_id = 0;
     Ipv6Address care_of_address;
 };
-// A care-of address went away: deregister its binding (RFC 5648 sec. 5.6).
+// A care-of address went away: deregister its binding (RFC 5648).
 struct CareOfAddressLost {
     uint16_t binding_id = 0;
 };

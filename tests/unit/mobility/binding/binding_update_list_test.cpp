@@ -278,7 +278,7 @@ TEST_F(BulTest, Status135WithoutOutstandingBindingUpdateIsDropped) {
     EXPECT_EQ(count_of<SendBindingUpdate>(out), 0u);
 }
 
-// RFC 6275 sec. 11.7.3 and RFC 3963 sec. 5.3: statuses after which no
+// RFC 6275 sec. 11.7.3 and RFC 3963 sec. 5: statuses after which no
 // further Binding Updates go to this home agent.
 class BulFatalStatus : public BulTest, public ::testing::WithParamInterface<BindingAckStatus> {};
 
