@@ -187,6 +187,12 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         }
         BindingCacheEntry& entry = it->second;
         if (bids.empty()) {
+            if (coa == hoa && entry.key_management_mobility) {
+                // RFC 6275 sec. 11.7.1: with K granted the key management
+                // endpoint follows the mobile node home.
+                for (const auto& b : entry.bindings)
+                    out.push_back(Migrate{hoa, r.destination, b.care_of_address, hoa, true});
+            }
             erase_entry(hoa, out);
             reply(r, hoa, BindingAckStatus::accepted, bu.sequence_number, out);
             return;

@@ -422,7 +422,7 @@ void BindingUpdateList::on(const BindingAcknowledgementReceived& ev, TimePoint n
         auto it = entries_.find(bid);
         if (it == entries_.end()) continue;
         if (t.deregistration) {
-            apply_deregistration_status(it->second, status_for(bid), out);
+            apply_deregistration_status(it->second, status_for(bid), t.from_home, out);
         } else {
             apply_registration_status(it->second, t, ba, status_for(bid), now, out, reregister,
                                       release);
@@ -583,7 +583,7 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
 }
 
 void BindingUpdateList::apply_deregistration_status(BulEntry& e, BindingAckStatus status,
-                                                    Actions& out) {
+                                                    bool from_home, Actions& out) {
     const uint16_t id = e.binding_id;
     // RFC 6275 sec. 10.3.2: 133 answers a deregistration for which the home
     // agent holds no binding; RFC 5648: 167 for an unknown BID.
@@ -593,6 +593,12 @@ void BindingUpdateList::apply_deregistration_status(BulEntry& e, BindingAckStatu
                       status == BindingAckStatus::mcoa_unknown_coa;
     out.push_back(Report{gone ? ReportKind::deregistered : ReportKind::registration_rejected,
                          config_.home_address, id, status});
+    if (from_home && e.installed_care_of_address && e.key_management_mobility_granted) {
+        // RFC 6275 sec. 11.7.1: with K granted the key management endpoint
+        // follows the mobile node; back home that is the home address.
+        out.push_back(Migrate{config_.home_address, config_.home_agent_address,
+                              *e.installed_care_of_address, config_.home_address, true});
+    }
     remove_entry(id, out);
 }
 

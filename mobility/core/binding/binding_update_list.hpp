@@ -200,7 +200,8 @@ private:
                                    const mh::BindingAcknowledgement& ba, mh::BindingAckStatus status,
                                    TimePoint now, Actions& out, std::vector<uint16_t>& reregister,
                                    std::vector<uint16_t>& release);
-    void apply_deregistration_status(BulEntry& e, mh::BindingAckStatus status, Actions& out);
+    void apply_deregistration_status(BulEntry& e, mh::BindingAckStatus status, bool from_home,
+                                     Actions& out);
     void install(BulEntry& e, Actions& out);
     void uninstall(BulEntry& e, Actions& out);
     void remove_entry(uint16_t binding_id, Actions& out);

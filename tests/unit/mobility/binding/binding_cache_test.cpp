@@ -340,6 +340,25 @@ TEST_F(CacheTest, DeregistrationFromHome) {
     EXPECT_EQ(bc.size(), 0u);
 }
 
+TEST_F(CacheTest, DeregistrationFromHomeMovesKeyManagementEndpointWhenKGranted) {
+    BindingCache bc(config(), auth);
+    auto first = bu(1, coa1);
+    first.message.key_management_mobility_capability = true;
+    send(bc, first);
+    ReceivedBindingUpdate r = bu(2, hoa, 0);
+    r.home_address_option.reset();
+    auto out = send(bc, r);
+    const auto m = only<Migrate>(out);
+    EXPECT_EQ(m.old_care_of_address, coa1);
+    EXPECT_EQ(m.new_care_of_address, hoa);
+    EXPECT_TRUE(m.move_ike_sa);
+    // Without K nothing moves.
+    send(bc, bu(3, coa1));
+    ReceivedBindingUpdate again = bu(4, hoa, 0);
+    again.home_address_option.reset();
+    EXPECT_EQ(count_of<Migrate>(send(bc, again)), 0u);
+}
+
 TEST_F(CacheTest, DeregistrationWithoutBinding133) {
     BindingCache bc(config(), auth);
     EXPECT_EQ(answer(send(bc, bu(1, coa1, 0))).status, BindingAckStatus::not_home_agent_for_this_mobile_node);

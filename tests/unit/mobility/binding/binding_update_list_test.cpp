@@ -537,6 +537,30 @@ TEST_F(BulTest, ReturnHomeDeregisters) {
     EXPECT_EQ(bul.outstanding_binding_updates(), 0u);
 }
 
+TEST_F(BulTest, ReturnHomeMovesKeyManagementEndpointWhenKGranted) {
+    auto c = config();
+    c.key_management_mobility = true;
+    {
+        BindingUpdateList bul(c);
+        register_at(bul, coa1, true);
+        auto out = bul.handle(ReturnedHome{}, clock.now());
+        EXPECT_EQ(count_of<Migrate>(out), 0u);   // not before the home agent agreed
+        auto done = ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number, 0));
+        const auto m = only<Migrate>(done);
+        EXPECT_EQ(m.old_care_of_address, coa1);
+        EXPECT_EQ(m.new_care_of_address, hoa);
+        EXPECT_TRUE(m.move_ike_sa);
+        EXPECT_LT(index_of<Migrate>(done), index_of<RemoveBinding>(done));
+    }
+    {
+        BindingUpdateList bul(c);
+        register_at(bul, coa1, false);   // K not granted
+        auto out = bul.handle(ReturnedHome{}, clock.now());
+        auto done = ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number, 0));
+        EXPECT_EQ(count_of<Migrate>(done), 0u);
+    }
+}
+
 TEST_F(BulTest, ReturnHomeAnsweredWith133MeansAlreadyGone) {
     BindingUpdateList bul(config());
     register_at(bul, coa1);
