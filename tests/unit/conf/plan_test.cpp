@@ -2,6 +2,7 @@
 // request ids, for both ends of a binding.
 #include "conf/parser.hpp"
 #include "conf/plan.hpp"
+#include "conf/plan_format.hpp"
 #include "tests/unit/conf/test_files.hpp"
 
 #include <gmock/gmock.h>
@@ -302,6 +303,43 @@ TEST_F(PlanTest, ReqidCollisionsAreResolvedDeterministically) {
     // And a second derivation is identical.
     Plan p3 = derive_plan(m, colliding);
     EXPECT_EQ(p1.nodes, p3.nodes);
+}
+
+TEST(PlanFormat, TextIsRenderedFromTheJson) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(
+        R"({"role":"home-agent","nodes":[{"identity":{"type":"fqdn","value":"mn1.example.net"},)"
+        R"("spd":[{"reqid":7,"ok":true},{"reqid":8}],"ports":[1,2],"none":[]}]})");
+    EXPECT_EQ(to_text(j),
+              "role: home-agent\n"
+              "nodes:\n"
+              "  - identity: fqdn mn1.example.net\n"
+              "    spd:\n"
+              "      - reqid: 7\n"
+              "        ok: true\n"
+              "      - reqid: 8\n"
+              "    ports: 1, 2\n"
+              "    none: (none)\n");
+}
+
+TEST_F(PlanTest, JsonNamesEveryField) {
+    auto j = to_json(derive_plan(model(mobile_router)));
+    const auto& bu = j["nodes"][0]["spd"][0];
+    EXPECT_EQ(bu["class"], "signalling");
+    EXPECT_EQ(bu["message"], "binding-update");
+    EXPECT_EQ(bu["direction"], "out");
+    EXPECT_EQ(bu["mode"], "transport");
+    EXPECT_EQ(bu["protocol"], 135);
+    EXPECT_EQ(bu["type"], 5);
+    EXPECT_EQ(bu["mip6-header"], "home-address-option");
+    EXPECT_FALSE(bu.contains("tunnel-source"));
+    const auto& payload = j["nodes"][0]["spd"].back();
+    EXPECT_EQ(payload["tunnel-source"], "2001:db8:1::1");
+    EXPECT_EQ(payload["tunnel-destination"], "care-of-address");
+    EXPECT_FALSE(payload.contains("type"));
+    const auto& ts = j["nodes"][0]["ike-peer"]["child-sas"][0]["local-ts"][0];
+    EXPECT_EQ(ts["ports"], "1280-1535");
+    EXPECT_EQ(ts["type"], 5);
+    EXPECT_EQ(j["nodes"][0]["ike-peer"]["k-flag"], true);
 }
 
 }  // namespace
