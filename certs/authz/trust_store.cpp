@@ -4,6 +4,9 @@
 
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
+#include <filesystem>
+
 namespace nemokey::certs {
 
 std::string_view to_string(Reason reason) {
@@ -39,6 +42,24 @@ Result<TrustStore> TrustStore::load(const std::vector<std::string>& ca_files,
         store.add_crl(crl.take());
     }
     return store;
+}
+
+Result<TrustStore> TrustStore::load_swanctl_dir(const std::string& dir) {
+    auto files_in = [](const std::string& sub, std::vector<std::string>& out) -> Status {
+        std::error_code ec;
+        std::filesystem::directory_iterator it(sub, ec), end;
+        if (ec) return make_error(Errc::io_error, "cannot read folder '" + sub + "': " + ec.message());
+        for (; it != end; it.increment(ec))
+            if (it->is_regular_file()) out.push_back(it->path().string());
+        std::sort(out.begin(), out.end());
+        return Ok{};
+    };
+    std::vector<std::string> cas, crls;
+    if (auto s = files_in(dir + "/x509ca", cas); !s) return s.error();
+    if (cas.empty()) return make_error(Errc::not_found, "'" + dir + "/x509ca' holds no CA certificate");
+    if (std::filesystem::exists(dir + "/x509crl"))
+        if (auto s = files_in(dir + "/x509crl", crls); !s) return s.error();
+    return load(cas, crls);
 }
 
 namespace {

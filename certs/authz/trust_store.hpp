@@ -41,6 +41,9 @@ public:
     // Loads every certificate of every file as a trust anchor, and every CRL.
     static Result<TrustStore> load(const std::vector<std::string>& ca_files,
                                    const std::vector<std::string>& crl_files);
+    // Every file of <dir>/x509ca/ and <dir>/x509crl/: the swanctl folder the
+    // IKE side loads, so both judge with the same CA and CRL.
+    static Result<TrustStore> load_swanctl_dir(const std::string& dir);
     void add_ca(ossl::X509Ptr ca) { cas_.push_back(std::move(ca)); }
     void add_crl(ossl::X509CrlPtr crl) { crls_.push_back(std::move(crl)); }
     size_t ca_count() const { return cas_.size(); }

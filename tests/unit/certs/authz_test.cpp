@@ -338,6 +338,24 @@ TEST_F(CaTest, RevokedCertificateIsRejectedOthersStillPass) {
     EXPECT_TRUE(trust(false).verify(bad.certificate.get(), {}, kT0 + 2 * kDay).allowed());
 }
 
+TEST_F(CaTest, TrustFromTheSwanctlFolderTheIkeSideLoads) {
+    auto mr = issue(router());
+    std::string out = dir_ / "node";
+    ASSERT_TRUE(ca_->write_node(mr, out, "mr"));
+    auto t = TrustStore::load_swanctl_dir(out);
+    ASSERT_TRUE(t) << t.error().text;
+    EXPECT_EQ(t->ca_count(), 1u);
+    EXPECT_EQ(t->crl_count(), 1u);
+    EXPECT_TRUE(decide(*t, mr.certificate.get(), {}, v6("2001:db8:1::10"), {}, kT0).allowed());
+    auto none = TrustStore::load_swanctl_dir(dir_ / "empty");
+    ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().code, Errc::io_error);
+    std::filesystem::create_directories(dir_ / "empty/x509ca");
+    none = TrustStore::load_swanctl_dir(dir_ / "empty");
+    ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().code, Errc::not_found);
+}
+
 TEST_F(CaTest, RevokeBySerialAndErrors) {
     auto mr = issue(router());
     auto missing = ca_->revoke("nobody.example.net", 0, kT0);
