@@ -650,6 +650,11 @@ Alignment alignment_of(const MobilityOption& option) {
         option);
 }
 
+std::optional<BindingError> binding_error_for(const DecodeError& error, const Ipv6Address& home_address) {
+    if (error.reaction != ReceiverReaction::discard_send_binding_error) return std::nullopt;
+    return BindingError{static_cast<BindingErrorStatus>(error.binding_error_status), home_address, {}};
+}
+
 std::optional<uint8_t> minimum_header_len(uint8_t mh_type) {
     if (mh_type > 7) return std::nullopt;
     // (6 + fixed part) rounded up to 8 octets, in 8-octet units past the first 8.

@@ -77,6 +77,12 @@ Result<std::vector<uint8_t>> encode(const Message& message, const EncodeOptions&
 Result<size_t> encode_into(const Message& message, std::vector<uint8_t>& out,
                            const EncodeOptions& options = {});
 
+// The Binding Error a receiver sends for a decode error whose reaction is
+// discard_send_binding_error (RFC 6275 sec. 9.2 / 9.3.3); home_address is
+// the one from the packet's Home Address option, or unspecified without one.
+std::optional<BindingError> binding_error_for(const DecodeError& error,
+                                              const Ipv6Address& home_address = {});
+
 // Minimum Header Len for an MH Type (RFC 6275 sec. 9.2: shorter is an error).
 std::optional<uint8_t> minimum_header_len(uint8_t mh_type);
 

@@ -361,6 +361,16 @@ TEST(MhMalformed, UnknownMhTypeAsksForBindingErrorStatus2) {
     }
 }
 
+TEST(MhMalformed, BindingErrorReplyOnlyWhereTheRfcAsksForOne) {
+    auto b = hex("3b 00 10 00 0000 0000");  // MH Type 16
+    auto reply = binding_error_for(dec_err(b), v6("2001:db8:1::100"));
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->status, BindingErrorStatus::unrecognized_mh_type_value);
+    EXPECT_EQ(reply->home_address, v6("2001:db8:1::100"));
+    EXPECT_EQ(enc(*reply), hex("3b 02 07 00 0000 | 02 00 20010db8000100000000000000000100"));
+    EXPECT_FALSE(binding_error_for(dec_err(hex("3b 00 05 00 0000 0001"))).has_value());
+}
+
 TEST(MhMalformed, OptionOverrun) {
     auto e = dec_err(hex("3b 01 05 00 0000 | 0000 0000 0000 | 02 0a 0000"));
     EXPECT_EQ(e.kind, DecodeErrorKind::option_overrun);
