@@ -143,9 +143,14 @@ Status make_directories(const std::string& path, mode_t mode) {
 
 Result<std::vector<ossl::X509Ptr>> parse_certificates(std::string_view pem, const std::string& where) {
     ossl::clear_error_queue();
-    auto certs = ossl::read_certificates_pem(pem);
+    bool clean_end = false;
+    auto certs = ossl::read_certificates_pem(pem, &clean_end);
     if (certs.empty())
         return make_error(Errc::malformed_pem, ossl::failure("'" + where + "' holds no readable PEM certificate"));
+    // A damaged certificate after good ones must not be dropped silently.
+    if (!clean_end)
+        return make_error(Errc::malformed_pem, ossl::failure("'" + where + "': certificate " +
+                                                             std::to_string(certs.size() + 1) + " does not decode"));
     return certs;
 }
 

@@ -55,8 +55,9 @@ std::string bio_contents(BIO* bio) {
     return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
 }
 
-std::vector<X509Ptr> read_certificates_pem(std::string_view pem) {
+std::vector<X509Ptr> read_certificates_pem(std::string_view pem, bool* clean_end) {
     std::vector<X509Ptr> out;
+    if (clean_end) *clean_end = false;
     auto bio = memory_bio(pem);
     if (!bio) return out;
     for (;;) {
@@ -64,9 +65,13 @@ std::vector<X509Ptr> read_certificates_pem(std::string_view pem) {
         if (!cert) break;
         out.push_back(std::move(cert));
     }
-    // Running off the end after at least one certificate is the normal stop.
+    // Running off the end (no further BEGIN line) is the normal stop; any
+    // other reason means a block that does not decode.
     unsigned long last = ERR_peek_last_error();
-    if (!out.empty() && ERR_GET_REASON(last) == PEM_R_NO_START_LINE) ERR_clear_error();
+    if (ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE) {
+        if (clean_end) *clean_end = true;
+        if (!out.empty()) ERR_clear_error();
+    }
     return out;
 }
 

@@ -56,7 +56,9 @@ std::string bio_contents(BIO* bio);
 
 // Certificate, CRL, key <-> PEM text. The readers return null/empty on
 // malformed input and leave the reason in the error queue.
-std::vector<X509Ptr> read_certificates_pem(std::string_view pem);
+// `clean_end` (optional) tells whether reading stopped at the end of the
+// PEM blocks rather than at a block that does not decode.
+std::vector<X509Ptr> read_certificates_pem(std::string_view pem, bool* clean_end = nullptr);
 X509CrlPtr read_crl_pem(std::string_view pem);
 // `passphrase` empty: the key must not be encrypted (never prompts).
 Pkey read_private_key_pem(std::string_view pem, std::string_view passphrase = {});

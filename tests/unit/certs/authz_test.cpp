@@ -684,6 +684,20 @@ TEST_F(CaTest, ChainFileWithSeveralCertificatesLoadsAll) {
     auto certs = load_certificates(path);
     ASSERT_TRUE(certs);
     EXPECT_EQ(certs->size(), 2u);
+    // A key block between certificates is skipped, as in combined PEM files.
+    spit(path, ossl::certificate_pem(a.certificate.get()) + ossl::private_key_pem(a.key.get()) +
+                   ossl::certificate_pem(ca_->certificate()));
+    certs = load_certificates(path);
+    ASSERT_TRUE(certs) << certs.error().text;
+    EXPECT_EQ(certs->size(), 2u);
+    // A damaged second certificate is an error, not a shorter chain.
+    std::string second = ossl::certificate_pem(ca_->certificate());
+    second[second.find('\n') + 20] = '*';
+    spit(path, ossl::certificate_pem(a.certificate.get()) + second);
+    certs = load_certificates(path);
+    ASSERT_FALSE(certs);
+    EXPECT_EQ(certs.error().code, Errc::malformed_pem);
+    EXPECT_NE(certs.error().text.find("certificate 2 does not decode"), std::string::npos) << certs.error().text;
 }
 
 // ---- authorize() on identities built by hand ------------------------------
