@@ -668,7 +668,8 @@ std::optional<Role> parse_role(Reader& r, const toml::table& root, std::string_v
 // (the home link stays at the home agent; a prefix covering it or the HA
 // would be tunnelled away from the home link).
 void check_prefixes_against_home(Reader& r, const Binding& b, const std::vector<Located<Prefix>>& home_prefixes,
-                                 const std::vector<Located<Ipv6Address>>& ha_addresses) {
+                                 const std::vector<Located<Ipv6Address>>& ha_addresses,
+                                 bool ipv4_home_address_given) {
     for (const auto& p : b.mobile_network.prefixes) {
         for (const auto& ha : ha_addresses)
             if (p.value.contains(net::IpAddress{ha.value}))
@@ -682,7 +683,8 @@ void check_prefixes_against_home(Reader& r, const Binding& b, const std::vector<
             r.error(p.where, "prefix '" + p.value.to_string() + "' contains the home address " +
                                  b.home_address.value.to_string() + " (expected the home address on the home link)");
     }
-    if (!b.mobile_network.ipv4_prefixes.empty() && !b.ipv4_home_address)
+    // A bad ipv4-home-address has been reported already; do not add a second error for it.
+    if (!b.mobile_network.ipv4_prefixes.empty() && !b.ipv4_home_address && !ipv4_home_address_given)
         r.error(b.mobile_network.ipv4_prefixes.front().where,
                 "prefix '" + b.mobile_network.ipv4_prefixes.front().value.to_string() +
                     "' without an ipv4-home-address (expected an IPv4 home address with IPv4 prefixes, RFC 5555 sec. 3.1)");
@@ -769,7 +771,8 @@ void parse_mobile(Reader& r, const toml::table& root, Model& m) {
             if (ha.value == self.home_address.value)
                 r.error(self.home_address.where, "'home-address' '" + self.home_address.value.to_string() +
                                                      "' is the home agent address (expected an address of its own)");
-        check_prefixes_against_home(r, self, {home.home_prefix}, home.home_agent_addresses);
+        check_prefixes_against_home(r, self, {home.home_prefix}, home.home_agent_addresses,
+                                    h && h->get("ipv4-home-address"));
     }
     m.home = std::move(home);
     m.self = std::move(self);
@@ -941,7 +944,7 @@ void parse_home_agent(Reader& r, const toml::table& root, Model& m) {
             if (a.value == b.home_address.value)
                 r.error(b.home_address.where, "'home-address' '" + b.home_address.value.to_string() +
                                                   "' is a home agent address (expected an address of its own)");
-        check_prefixes_against_home(r, b, ha.home_prefixes, ha.addresses);
+        check_prefixes_against_home(r, b, ha.home_prefixes, ha.addresses, b.ipv4_home_address.has_value());
         // Prefixes of different nodes must not overlap (RFC 3963 sec. 6.1.2, prefix table:
         // a prefix is forwarded to one mobile router only).
         for (size_t j = 0; j < i; ++j) {

@@ -486,6 +486,162 @@ TEST_F(ParserTest, UnreadableMainFile) {
               (dir_.path() / "absent.toml").string() + ": cannot be read (expected a readable configuration file)");
 }
 
+// Every remaining error of the main file, table-driven: the edits to a
+// valid file, where the error must point, and the message.
+struct ErrorCase {
+    const char* name;
+    std::vector<std::pair<std::string, std::string>> edits;  // replace first .first by .second
+    std::string at;                                          // text at the error position
+    std::string after;                                       // search for `at` after this text
+    std::string message;
+};
+
+class MainFileErrors : public ParserTest, public ::testing::WithParamInterface<ErrorCase> {};
+
+TEST_P(MainFileErrors, ReportsOneErrorWithPosition) {
+    const ErrorCase& c = GetParam();
+    std::string base = std::string(c.name).rfind("static", 0) == 0 ? static_node : mobile_router;
+    std::string text = base;
+    for (const auto& [from, to] : c.edits) text = replace(text, from, to);
+    EXPECT_EQ(only_error(text), "mr.toml:" + pos(text, c.at, c.after) + ": " + c.message);
+}
+
+const ErrorCase main_file_errors[] = {
+    {"table_of_wrong_type",
+     {{"[timers]\nbinding-lifetime = 1200\nretransmission-initial-ms = 1000\nretransmission-max-ms = 16000\n", ""},
+      {"identity = \"mr1.example.net\"\n", "identity = \"mr1.example.net\"\ntimers = 5\n"}},
+     "5",
+     "timers = ",
+     "'timers' 5 is an integer (expected a table [timers])"},
+    {"address_of_wrong_type",
+     {{"home-address = \"2001:db8:1::100\"", "home-address = 5"}},
+     "5",
+     "home-address = ",
+     "'home-address' 5 is an integer (expected an IPv6 address string)"},
+    {"boolean_of_wrong_type",
+     {{"k-flag = false", "k-flag = 1"}},
+     "1",
+     "k-flag = ",
+     "'k-flag' 1 is an integer (expected true or false)"},
+    {"bad_ipv4_address",
+     {{"\"192.0.2.100\"", "\"192.0.2.300\""}},
+     "\"192.0.2.300\"",
+     "",
+     "'ipv4-home-address' '192.0.2.300' is not an IPv4 address (expected e.g. 192.0.2.1)"},
+    {"multicast_ipv4_address",
+     {{"\"192.0.2.1\"", "\"224.0.0.1\""}},
+     "\"224.0.0.1\"",
+     "",
+     "'home-agent-ipv4-address' '224.0.0.1' is not a unicast address (expected no 0.0.0.0/8, multicast or reserved "
+     "address)"},
+    {"default_route_prefix",
+     {{"\"203.0.113.0/24\"", "\"0.0.0.0/0\""}},
+     "\"0.0.0.0/0\"",
+     "",
+     "'ipv4-prefixes' '0.0.0.0/0' is a default route (expected a prefix longer than /0)"},
+    {"string_instead_of_array",
+     {{"prefixes = [\"2001:db8:1:100::/64\", \"2001:db8:1:200::/56\"]", "prefixes = \"2001:db8:1:100::/64\""}},
+     "\"2001:db8:1:100::/64\"",
+     "",
+     "'prefixes' '2001:db8:1:100::/64' is a string (expected an array of IPv6 prefixes)"},
+    {"empty_file_name",
+     {{"\"ca.pem\"", "\"\""}},
+     "\"\"",
+     "ca-certificate = ",
+     "'ca-certificate' '' is not a file name (expected a path)"},
+    {"interface_not_tables",
+     {{"[[interface]]\nname = \"eth1\"\npreference = 10\nbinding-id = 1\n\n[[interface]]\nname = \"wwan0\"\nbinding-id = 2\n",
+       ""},
+      {"identity = \"mr1.example.net\"\n", "identity = \"mr1.example.net\"\ninterface = \"eth0\"\n"}},
+     "\"eth0\"",
+     "",
+     "'interface' 'eth0' is a string (expected [[interface]] tables)"},
+    {"interface_without_name",
+     {{"name = \"wwan0\"\n", ""}},
+     "[[interface]]",
+     "binding-id = 1",
+     "missing key 'name' in [[interface]] (expected an interface name such as \"eth0\")"},
+    {"mobile_router_without_mobile_network",
+     {{"[mobile-network]\nmode = \"implicit\"\nprefixes = [\"2001:db8:1:100::/64\", \"2001:db8:1:200::/56\"]\n"
+       "ipv4-prefixes = [\"203.0.113.0/24\"]\n",
+       ""}},
+     "role",
+     "",
+     "missing key 'mobile-network' in the top level (expected a [mobile-network] table for a mobile router, RFC 3963)"},
+    {"ipv4_prefix_without_ipv4_home_address",
+     {{"ipv4-home-address = \"192.0.2.100\"\n", ""}},
+     "\"203.0.113.0/24\"",
+     "",
+     "prefix '203.0.113.0/24' without an ipv4-home-address (expected an IPv4 home address with IPv4 prefixes, RFC "
+     "5555 sec. 3.1)"},
+    {"missing_home",
+     {{"[home]\nhome-agent-addresses = [\"2001:db8:1::1\", \"2001:db8:1::2\"]\nhome-agent-identity = \"ha.example.net\"\n"
+       "home-prefix = \"2001:db8:1::/64\"\nhome-address = \"2001:db8:1::100\"\nhome-agent-ipv4-address = "
+       "\"192.0.2.1\"\nipv4-home-address = \"192.0.2.100\"\n",
+       ""}},
+     "role",
+     "",
+     "missing key 'home' in the top level (expected a [home] table with home-agent-addresses and home-address)"},
+    {"empty_home_agent_addresses",
+     {{"[\"2001:db8:1::1\", \"2001:db8:1::2\"]", "[]"}},
+     "[]",
+     "",
+     "'home-agent-addresses' [] is empty (expected at least one home agent address)"},
+    {"missing_home_agent_addresses",
+     {{"home-agent-addresses = [\"2001:db8:1::1\", \"2001:db8:1::2\"]\n", ""}},
+     "[home]",
+     "",
+     "missing key 'home-agent-addresses' in [home] (expected an array of IPv6 addresses)"},
+    {"missing_home_prefix",
+     {{"home-prefix = \"2001:db8:1::/64\"\n", ""}},
+     "[home]",
+     "",
+     "missing key 'home-prefix' in [home] (expected the home link prefix, e.g. 2001:db8:1::/64)"},
+    {"missing_home_agent_identity",
+     {{"home-agent-identity = \"ha.example.net\"\n", ""}},
+     "[home]",
+     "",
+     "missing key 'home-agent-identity' in [home] (expected the identity in the home agent's certificate for IKEv2)"},
+    {"keying_static_with_ikev2",
+     {{"[protection]", "[keying.static]\nencryption = \"aes128-cbc\"\n[protection]"}},
+     "[keying.static]",
+     "",
+     "[keying.static] given with method 'ikev2' (expected method = \"static\" to use it)"},
+    {"static_without_table",
+     {{"[keying.static]\nencryption = \"aes128-cbc\"\nintegrity = \"hmac-sha256-128\"\nspi-to-home-agent = "
+       "0x1001\nspi-from-home-agent = 0x1002\nkey-file = \"mn.keys\"\n",
+       ""}},
+     "[keying]",
+     "",
+     "missing key 'static' in [keying] (expected a [keying.static] table for method 'static')"},
+    {"static_without_encryption",
+     {{"encryption = \"aes128-cbc\"\n", ""}},
+     "[keying.static]",
+     "",
+     "missing key 'encryption' in [keying.static] (expected 'aes128-cbc', 'aes256-cbc', 'aes128-gcm16' or "
+     "'aes256-gcm16')"},
+    {"static_without_key_file",
+     {{"key-file = \"mn.keys\"\n", ""}},
+     "[keying.static]",
+     "",
+     "missing key 'key-file' in [keying.static] (expected the file holding both keys, hex)"},
+    {"static_missing_key_file",
+     {{"\"mn.keys\"", "\"gone.keys\""}},
+     "\"gone.keys\"",
+     "",
+     "'key-file' 'gone.keys' cannot be read (No such file or directory; expected a readable file, relative to the "
+     "configuration file)"},
+    {"static_unknown_algorithm",
+     {{"\"aes128-cbc\"", "\"des-cbc\""}},
+     "\"des-cbc\"",
+     "",
+     "'encryption' 'des-cbc' is not a known value (expected 'aes128-cbc' or 'aes256-cbc' or 'aes128-gcm16' or "
+     "'aes256-gcm16')"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Errors, MainFileErrors, ::testing::ValuesIn(main_file_errors),
+                         [](const ::testing::TestParamInfo<ErrorCase>& i) { return std::string(i.param.name); });
+
 // ---- home agent -----------------------------------------------------------
 
 const std::string home_agent = R"(role = "home-agent"
@@ -686,6 +842,60 @@ TEST_F(HomeAgentTest, BindingIdOnHomeAgentIsRejected) {
     EXPECT_EQ(r.errors[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(text, "3\n") +
                                            ": 'binding-id' 3 on a home agent (expected binding-id only on a mobile "
                                            "node or router, RFC 5648)");
+}
+
+TEST_F(HomeAgentTest, MainFileErrors) {
+    std::filesystem::create_directories(dir_.path() / "nodes.d");
+    std::string file = (dir_.path() / "ha.toml").string();
+    struct Case {
+        std::string from, to, at, message;
+    };
+    const Case cases[] = {
+        {home_agent.substr(home_agent.find("[[interface]]")), "", "role",
+         "missing key 'home-agent' in the top level (expected a [home-agent] table with addresses and home-prefixes)"},
+        {"[\"2001:db8:1::1\"]", "[]", "[]", "'addresses' [] is empty (expected at least one home agent address)"},
+        {"home-prefixes = [\"2001:db8:1::/64\"]\n", "", "[home-agent]",
+         "missing key 'home-prefixes' in [home-agent] (expected an array of served home prefixes, e.g. "
+         "[\"2001:db8:1::/64\"])"},
+        {"[\"2001:db8:1::/64\"]", "[\"2001:db8:1::/64\", \"2001:db8:1::/48\"]", "\"2001:db8:1::/48\"",
+         "home prefix '2001:db8:1::/48' overlaps '2001:db8:1::/64' (expected disjoint home prefixes)"},
+        {"\"nodes.d\"", "5", "5\n", "'nodes-dir' 5 is an integer (expected a folder name)"},
+    };
+    for (const Case& c : cases) {
+        std::string text = replace(home_agent, c.from, c.to);
+        auto r = parse_ha(text);
+        ASSERT_EQ(r.errors.size(), 1u) << c.message << "\n" << (r.errors.empty() ? "" : r.errors.back().to_string());
+        EXPECT_EQ(r.errors[0].to_string(), file + ":" + pos(text, c.at) + ": " + c.message);
+    }
+}
+
+TEST_F(HomeAgentTest, NodeFileCrossChecks) {
+    std::string mn1_v4 = node_mn1 + "ipv4-home-address = \"192.0.2.10\"\n";
+    std::string mn2_v4 = replace(replace(mn1_v4, "mn1.", "mn2."), "::10\"", "::20\"");
+    dir_.write("nodes.d/a.toml", mn1_v4);
+    dir_.write("nodes.d/b.toml", mn2_v4);
+    auto r = parse_ha();
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].to_string(), node_path("b.toml") + ":" + pos(mn2_v4, "\"192.0.2.10\"") +
+                                           ": 'ipv4-home-address' '192.0.2.10' is already the IPv4 home address of "
+                                           "'mn1.example.net' (expected one IPv4 home address per node)");
+
+    std::filesystem::remove(dir_.path() / "nodes.d/b.toml");
+    std::string at_ha = replace(replace(node_mn1, "mn1.", "mn3."), "::10\"", "::1\"");
+    dir_.write("nodes.d/b.toml", at_ha);
+    r = parse_ha();
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].to_string(), node_path("b.toml") + ":" + pos(at_ha, "\"2001") +
+                                           ": 'home-address' '2001:db8:1::1' is a home agent address (expected an "
+                                           "address of its own)");
+
+    std::filesystem::remove(dir_.path() / "nodes.d/b.toml");
+    std::string no_identity = replace(home_agent, "identity = \"ha.example.net\"\n", "");
+    r = parse_ha(no_identity);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(no_identity, "[home-agent]") +
+                                           ": missing key 'identity' in [home-agent] (expected the identity in the "
+                                           "home agent's certificate for IKEv2)");
 }
 
 }  // namespace
