@@ -75,12 +75,12 @@ Alignment placement(uint8_t type, size_t length) {
         case MobilityOptionType::nonce_indices: return {2, 0};              // sec. 6.2.6
         case MobilityOptionType::binding_authorization_data: return {8, 2}; // sec. 6.2.7
         case MobilityOptionType::mobile_network_prefix: return {8, 4};      // RFC 3963 sec. 4.3
-        // RFC 5648 sec. 6.1 (see drafts-notes/rfc5648.md): we put an IPv4
+        // RFC 5648 sec. 4.3 (see drafts-notes/rfc5648.md): we put an IPv4
         // CoA on a 4-octet and an IPv6 CoA on an 8-octet boundary
         // (4n+2 / 8n+2); both also meet 2n.
         case MobilityOptionType::binding_identifier:
             return length == 20 ? Alignment{8, 2} : length == 8 ? Alignment{4, 2} : Alignment{2, 0};
-        case MobilityOptionType::flow_summary: return {2, 0};               // RFC 6089 sec. 4.1
+        case MobilityOptionType::flow_summary: return {2, 0};               // RFC 6089 sec. 4.3
         case MobilityOptionType::flow_identification: return {2, 0};        // RFC 6089 sec. 4.2
         case MobilityOptionType::ipv4_home_address:                         // RFC 5555 sec. 3.1.1
         case MobilityOptionType::ipv4_address_acknowledgement:              // sec. 3.2.1

@@ -1,6 +1,6 @@
 // Mobility Header codec: typed messages (messages.hpp) <-> wire octets.
 // RFC 6275 sec. 6.1 (messages), 6.2 (options, alignment, padding), 9.2
-// (receiver checks), RFC 3963 sec. 4.3, RFC 5648 sec. 6.1, RFC 6089 sec. 4,
+// (receiver checks), RFC 3963 sec. 4.3, RFC 5648 sec. 4.3, RFC 6089 sec. 4,
 // RFC 5555 sec. 3.1-3.2. Pure functions, no I/O.
 #pragma once
 

@@ -150,8 +150,8 @@ enum class MobilityOptionType : uint8_t {
     ipv4_address_acknowledgement = 30,// RFC 5555 sec. 3.2.1
     nat_detection = 31,               // RFC 5555 sec. 3.2.2
     ipv4_care_of_address = 32,        // RFC 5555 sec. 3.1.2
-    binding_identifier = 35,          // RFC 5648 sec. 6.1
-    flow_summary = 44,                // RFC 6089 sec. 4.1
+    binding_identifier = 35,          // RFC 5648 sec. 4.3
+    flow_summary = 44,                // RFC 6089 sec. 4.3
     flow_identification = 45,         // RFC 6089 sec. 4.2
 };
 
@@ -191,7 +191,7 @@ struct MobileNetworkPrefix {
     bool operator==(const MobileNetworkPrefix&) const = default;
 };
 
-// RFC 5648 sec. 6.1 (and RFC 6089 sec. 4.4 for BID-PRI). The care-of
+// RFC 5648 sec. 4.3 (and RFC 6089 sec. 4.1 for BID-PRI). The care-of
 // address is absent, IPv4 or IPv6 (Option Length 4, 8 or 20).
 struct BindingIdentifier {
     uint16_t binding_id = 0;
@@ -229,7 +229,7 @@ struct FlowIdentification {
     bool operator==(const FlowIdentification&) const = default;
 };
 
-// RFC 6089 sec. 4.1: one or more flow identifiers.
+// RFC 6089 sec. 4.3: one or more flow identifiers.
 struct FlowSummary {
     std::vector<uint16_t> flow_ids;
     bool operator==(const FlowSummary&) const = default;
@@ -339,7 +339,7 @@ struct BindingUpdate {
     bool home_registration = false;                   // H  RFC 6275
     bool link_local_address_compatibility = false;    // L  RFC 6275
     bool key_management_mobility_capability = false;  // K  RFC 6275
-    bool map_registration = false;                    // M  RFC 5380 (HMIPv6)
+    bool map_registration = false;                    // M  RFC 4140 / 5380 (HMIPv6)
     bool mobile_router = false;                       // R  RFC 3963
     bool proxy_registration = false;                  // P  RFC 5213
     bool force_udp_encapsulation = false;             // F  RFC 5555
