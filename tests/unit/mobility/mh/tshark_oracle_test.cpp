@@ -306,3 +306,52 @@ TEST(MhTsharkOracle, UdpEncapsulatedBindingUpdate) {
     EXPECT_TRUE(has("mip6.ipv4coa.addr", "198.51.100.7"));
     std::filesystem::remove_all(dir);
 }
+
+TEST(MhTsharkOracle, WiresharkAlsoFlagsWhatWeReject) {
+    // Malformed MHs that our decoder rejects: Wireshark must flag them too
+    // (malformed packet or an expert warning/error), so the two decoders
+    // agree on rejection, not only on acceptance.
+    ASSERT_TRUE(tshark_available());
+    struct Bad {
+        const char* name;
+        std::vector<uint8_t> mh;
+    };
+    const std::vector<Bad> bad = {
+        // BRA claims 10 octets, 2 remain.
+        {"option-overrun", mh_test::hex("3b 01 05 00 0000 | 0000 0000 0000 | 02 0a 0000")},
+        // Header Len says 24 octets, 16 present.
+        {"header-len-past-end", mh_test::hex("3b 02 05 00 0000 | 0000 0000 0000 | 01 02 0000")},
+        // Alternate CoA with length 2.
+        {"acoa-bad-length", mh_test::hex("3b 01 05 00 0000 | 0000 0000 0000 | 03 02 0000")},
+    };
+    const auto dir = std::filesystem::temp_directory_path() / ("mh_oracle_bad_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    const auto pcap = (dir / "bad.pcap").string();
+    {
+        mh_test::PcapWriter w(pcap, 101);
+        for (const auto& b : bad) {
+            EXPECT_FALSE(decode(b.mh).ok()) << b.name;
+            std::vector<uint8_t> f = {0x60, 0, 0, 0, static_cast<uint8_t>(b.mh.size() >> 8),
+                                      static_cast<uint8_t>(b.mh.size()), 135, 64};
+            const auto a = v6("2001:db8::1").bytes;
+            f.insert(f.end(), a.begin(), a.end());
+            f.insert(f.end(), a.begin(), a.end());
+            f.insert(f.end(), b.mh.begin(), b.mh.end());
+            w.write(f);
+        }
+    }
+    auto parsed = nlohmann::json::parse(
+        run("tshark -r " + pcap + " -T json -V --no-duplicate-keys 2>/dev/null"), nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded());
+    ASSERT_EQ(parsed.size(), bad.size());
+    for (size_t i = 0; i < bad.size(); ++i) {
+        Fields f;
+        collect(parsed[i]["_source"]["layers"], "", f);
+        bool flagged = f.count("_ws.malformed") > 0 || f.count("mip6.bogus_header_length") > 0 ||
+                       f.count("mip6.opt.len.invalid") > 0;
+        for (auto [it, end] = f.equal_range("_ws.expert.severity"); it != end; ++it)
+            flagged |= std::stoul(it->second) >= 6291456u;
+        EXPECT_TRUE(flagged) << bad[i].name << ": Wireshark accepted what we reject";
+    }
+    std::filesystem::remove_all(dir);
+}
