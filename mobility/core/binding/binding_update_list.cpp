@@ -360,6 +360,12 @@ void BindingUpdateList::resynchronise(uint16_t sequence, TimePoint now, Actions&
 void BindingUpdateList::on(const BindingAcknowledgementReceived& ev, TimePoint now,
                            Actions& out) {
     const auto& ba = ev.message;
+    if (!ev.ipsec_protected) {
+        // RFC 6275 sec. 11.7.3 (and sec. 5.1): a BA from the home agent
+        // must come under IPsec; anything else is silently discarded.
+        out.push_back(DropMessage{"binding acknowledgement without IPsec protection"});
+        return;
+    }
     if (ev.source != config_.home_agent_address) {
         out.push_back(DropMessage{"binding acknowledgement not from the home agent"});
         return;

@@ -122,6 +122,7 @@ struct ReturnedHome {};
 struct BindingAcknowledgementReceived {
     Ipv6Address source;
     mh::BindingAcknowledgement message;
+    bool ipsec_protected = false;     // ESP of the home registration SA (RFC 6275 sec. 11.7.3)
 };
 struct BindingRefreshRequestReceived {
     Ipv6Address source;

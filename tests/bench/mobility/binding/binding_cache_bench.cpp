@@ -187,7 +187,7 @@ void BM_BindingUpdateListRefresh(benchmark::State& state) {
     mh::BindingAcknowledgement first;
     first.sequence_number = bul.sequence_number();
     first.lifetime = 150;
-    bul.handle(BindingAcknowledgementReceived{c.home_agent_address, first}, now);
+    bul.handle(BindingAcknowledgementReceived{c.home_agent_address, first, true}, now);
     if (!bul.entry(0) || bul.entry(0)->state != BulState::bound) state.SkipWithError("not bound");
     for (auto _ : state) {
         now += Duration{400};   // stays under MAX_UPDATE_RATE (3 BUs per second)
@@ -195,7 +195,7 @@ void BM_BindingUpdateListRefresh(benchmark::State& state) {
         mh::BindingAcknowledgement ba;
         ba.sequence_number = bul.sequence_number();
         ba.lifetime = 150;
-        auto acked = bul.handle(BindingAcknowledgementReceived{c.home_agent_address, ba}, now);
+        auto acked = bul.handle(BindingAcknowledgementReceived{c.home_agent_address, ba, true}, now);
         benchmark::DoNotOptimize(acked.data());
         benchmark::DoNotOptimize(sent.data());
     }

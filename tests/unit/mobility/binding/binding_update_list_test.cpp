@@ -42,7 +42,7 @@ protected:
     }
 
     Actions ack(BindingUpdateList& bul, const mh::BindingAcknowledgement& m) {
-        return bul.handle(BindingAcknowledgementReceived{ha, m}, clock.now());
+        return bul.handle(BindingAcknowledgementReceived{ha, m, true}, clock.now());
     }
 
     Actions move(BindingUpdateList& bul, const Ipv6Address& coa, uint16_t bid = 0) {
@@ -217,8 +217,12 @@ TEST_F(BulTest, DropsAcknowledgementsThatDoNotMatch) {
     auto sent = move(bul, coa1);
     const uint16_t seq = only<SendBindingUpdate>(sent).message.sequence_number;
     auto wrong_source = bul.handle(
-        BindingAcknowledgementReceived{coa2, ba(BindingAckStatus::accepted, seq)}, clock.now());
+        BindingAcknowledgementReceived{coa2, ba(BindingAckStatus::accepted, seq), true}, clock.now());
     EXPECT_EQ(count_of<DropMessage>(wrong_source), 1u);
+    auto unprotected = bul.handle(
+        BindingAcknowledgementReceived{ha, ba(BindingAckStatus::accepted, seq), false}, clock.now());
+    EXPECT_EQ(count_of<DropMessage>(unprotected), 1u);
+    EXPECT_EQ(count_of<InstallBinding>(unprotected), 0u);
     auto wrong_seq = ack(bul, ba(BindingAckStatus::accepted, static_cast<uint16_t>(seq + 5)));
     EXPECT_EQ(count_of<DropMessage>(wrong_seq), 1u);
     EXPECT_EQ(bul.entry(0)->state, BulState::waiting_for_ack);

@@ -78,7 +78,7 @@ protected:
                     drop_next_ba = false;
                     continue;
                 }
-                for (auto& a : mn.handle(BindingAcknowledgementReceived{s->source, s->message}, clock.now()))
+                for (auto& a : mn.handle(BindingAcknowledgementReceived{s->source, s->message, true}, clock.now()))
                     queue.emplace_back(true, std::move(a));
             }
         }

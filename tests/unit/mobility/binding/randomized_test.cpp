@@ -120,7 +120,7 @@ TEST_P(RandomizedBul, InvariantsHold) {
                         ba.options.push_back(o);
                     }
                 }
-                ev = BindingAcknowledgementReceived{c.home_agent_address, ba};
+                ev = BindingAcknowledgementReceived{c.home_agent_address, ba, pick(20) != 0};
             }
         }
         d.apply(bul.handle(ev, now));
