@@ -1,0 +1,332 @@
+// Kernel-VM test of the MIGRATE bridge (driven by scenarios/pfkey-migrate.sh,
+// run as root on the guest's Debian kernel, which has ESP, PF_KEY and XFRM
+// MIGRATE). Usage: pfkey_vm_migrate NETNS_PATH [REPORT_FILE]
+//
+// In the namespace NETNS_PATH: a tunnel-mode ESP policy and state between
+// an old care-of address and the home agent; then
+//  1. SADB_X_MIGRATE + KMADDRESS over PF_KEY to a new care-of address: the
+//     policy template and the SA moved (read over netlink), and a netlink
+//     XFRMNLGRP_MIGRATE listener got the same MIGRATE with the same KMADDRESS;
+//  2. XFRM_MSG_MIGRATE + KMADDRESS over netlink to a third care-of address: a
+//     PF_KEY socket got the same MIGRATE, and the kernel moved policy and SA;
+//  3. a MIGRATE for a policy that does not exist, over both interfaces: a
+//     clear ENOENT, and the policy and SA tables unchanged;
+//  4. which namespaces' listeners (this namespace, init_net) heard the
+//     MIGRATEs issued inside the namespace, asserted against the kernel
+//     version (the 6.1.176 stable update routes them to the caller's netns).
+#include <fcntl.h>
+#include <linux/ipsec.h>
+#include <linux/pfkeyv2.h>
+#include <sched.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "pfkey/transport/pfkey_socket.hpp"
+#include "pfkey/transport/xfrm_socket.hpp"
+#include "pfkey/translate/migrate_translate.hpp"
+#include "pfkey/xfrm/xfrm_build.hpp"
+
+using namespace nemokey;
+using namespace nemokey::pfkey;
+using namespace nemokey::pfkey::xfrm;
+using namespace std::chrono_literals;
+
+namespace {
+
+int passed = 0, failed = 0;
+std::ostringstream report;
+
+void check(const std::string& what, bool ok, const std::string& detail = "") {
+    (ok ? passed : failed)++;
+    std::printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what.c_str(), detail.empty() ? "" : ": ",
+                detail.c_str());
+    std::fflush(stdout);
+}
+
+net::IpAddress ip(const char* s) { return *net::parse_ip_address(s); }
+
+const char* const kHoa = "2001:db8:1::100";
+const char* const kHa = "2001:db8:1::1";
+const char* const kCoaOld = "2001:db8:a1::100";
+const char* const kCoaNew = "2001:db8:a2::100";
+const char* const kCoaThird = "2001:db8:a3::100";
+constexpr uint32_t kReqid = 1;
+constexpr uint32_t kSpi = 0x1000;
+
+xfrm_selector sel() { return make_selector({ip(kHoa), 128}, {ip("::"), 0}); }
+
+XfrmMessage policy_msg() {
+    PolicyInfo p;
+    p.info.sel = sel();
+    p.info.lft = infinite_lifetime();
+    p.info.dir = XFRM_POLICY_OUT;
+    p.info.action = XFRM_POLICY_ALLOW;
+    p.tmpls.push_back(make_tmpl(IPPROTO_ESP, XFRM_MODE_TUNNEL, kReqid, ip(kCoaOld), ip(kHa)));
+    return {XFRM_MSG_NEWPOLICY, NLM_F_CREATE | NLM_F_EXCL, 0, 0, p, {}};
+}
+
+XfrmMessage state_msg() {
+    StateInfo s;
+    s.info.sel = sel();
+    s.info.id.daddr = to_xfrm_address(ip(kHa));
+    s.info.id.spi = htonl(kSpi);
+    s.info.id.proto = IPPROTO_ESP;
+    s.info.saddr = to_xfrm_address(ip(kCoaOld));
+    s.info.family = AF_INET6;
+    s.info.mode = XFRM_MODE_TUNNEL;
+    s.info.reqid = kReqid;
+    s.info.replay_window = 32;
+    s.info.lft = infinite_lifetime();
+    s.auth_trunc = Algorithm{"hmac(sha256)", 256, 128, Bytes(32, 0x11)};
+    s.crypt = Algorithm{"cbc(aes)", 128, 0, Bytes(16, 0x22)};
+    return {XFRM_MSG_NEWSA, NLM_F_CREATE | NLM_F_EXCL, 0, 0, s, {}};
+}
+
+XfrmMessage get_policy() {
+    PolicyId id;
+    id.id.sel = sel();
+    id.id.dir = XFRM_POLICY_OUT;
+    return {XFRM_MSG_GETPOLICY, 0, 0, 0, id, {}};
+}
+
+XfrmMessage get_state(const char* src) {
+    StateId id;
+    id.id.daddr = to_xfrm_address(ip(kHa));
+    id.id.spi = htonl(kSpi);
+    id.id.family = AF_INET6;
+    id.id.proto = IPPROTO_ESP;
+    id.srcaddr = to_xfrm_address(ip(src));
+    return {XFRM_MSG_GETSA, 0, 0, 0, id, {}};
+}
+
+PfkeyMigrate pfkey_migrate(const char* hoa, const char* from, const char* to) {
+    PfkeyMigrate m;
+    m.satype = SADB_SATYPE_ESP;
+    m.src = {ip(hoa), 128};
+    m.dst = {ip("::"), 0};
+    m.ulproto = IPSEC_ULPROTO_ANY;
+    m.dir = IPSEC_DIR_OUTBOUND;
+    m.kmaddress = KmAddress{ip(to), ip(kHa), 0};
+    m.requests.push_back(MigrateRequest{IPPROTO_ESP, IPSEC_MODE_TUNNEL, IPSEC_LEVEL_UNIQUE, kReqid,
+                                        ip(from), ip(kHa), ip(to), ip(kHa)});
+    return m;
+}
+
+// Where the policy's template and the SA stand now, read over netlink.
+std::string policy_template_src(XfrmSocket& nl) {
+    auto r = nl.request(get_policy());
+    if (!r || r->empty()) return r ? "none" : r.error().to_string();
+    const auto* p = std::get_if<PolicyInfo>(&(*r)[0].body);
+    if (!p || p->tmpls.empty()) return "no template";
+    return net::to_string(*to_ip(AF_INET6, p->tmpls[0].saddr)) + "->" +
+           net::to_string(*to_ip(AF_INET6, p->tmpls[0].id.daddr));
+}
+bool state_at(XfrmSocket& nl, const char* src) { return bool(nl.request(get_state(src))); }
+
+// Drains `s` for `wait`, returning the MIGRATEs it heard.
+std::vector<XfrmMessage> heard_xfrm(XfrmSocket& s, std::chrono::milliseconds wait) {
+    std::vector<XfrmMessage> out;
+    const auto end = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        auto m = s.receive(left);
+        if (!m) break;
+        if (m->type == XFRM_MSG_MIGRATE) out.push_back(std::move(m).value());
+    }
+    return out;
+}
+std::vector<PfkeyMessage> heard_pfkey(PfkeySocket& s, std::chrono::milliseconds wait) {
+    std::vector<PfkeyMessage> out;
+    const auto end = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        auto m = s.receive(left);
+        if (!m) break;
+        if (m->header.type == SADB_X_MIGRATE) out.push_back(std::move(m).value());
+    }
+    return out;
+}
+
+// "Debian 6.1.192-2" from uname -v; 0 if not found.
+long debian_patch_level(int& major, int& minor) {
+    utsname u{};
+    ::uname(&u);
+    const char* p = std::strstr(u.version, "Debian ");
+    int patch = 0;
+    major = minor = 0;
+    if (p && std::sscanf(p, "Debian %d.%d.%d", &major, &minor, &patch) == 3) return patch;
+    std::sscanf(u.release, "%d.%d.%d", &major, &minor, &patch);
+    return patch;
+}
+
+struct Listeners {
+    std::unique_ptr<XfrmSocket> nl;
+    std::unique_ptr<PfkeySocket> pf;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: pfkey_vm_migrate NETNS_PATH [REPORT_FILE]\n");
+        return 2;
+    }
+    boost::asio::io_context io;
+
+    // Listeners in init_net first: sockets keep the namespace they were made in.
+    Listeners init;
+    {
+        auto nl = XfrmSocket::open(io, {XFRMNLGRP_MIGRATE});
+        auto pf = PfkeySocket::open(io);
+        check("init_net: netlink MIGRATE listener opens", bool(nl), nl ? "" : nl.error().to_string());
+        check("init_net: PF_KEY listener opens", bool(pf), pf ? "" : pf.error().to_string());
+        if (!nl || !pf) return 1;
+        init.nl = std::move(nl).value();
+        init.pf = std::move(pf).value();
+    }
+    const int nsfd = ::open(argv[1], O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0 || ::setns(nsfd, CLONE_NEWNET) != 0) {
+        std::perror("setns");
+        return 1;
+    }
+    Listeners ns;
+    auto ctl_r = XfrmSocket::open(io);
+    auto pfk_r = PfkeySocket::open(io);
+    {
+        auto nl = XfrmSocket::open(io, {XFRMNLGRP_MIGRATE});
+        auto pf = PfkeySocket::open(io);
+        check("netns: sockets open (netlink control, netlink listener, PF_KEY x2)",
+              ctl_r && pfk_r && nl && pf);
+        if (!ctl_r || !pfk_r || !nl || !pf) return 1;
+        ns.nl = std::move(nl).value();
+        ns.pf = std::move(pf).value();
+    }
+    auto& ctl = **ctl_r;
+    auto& pfk = **pfk_r;
+
+    // Tunnel-mode ESP between the old care-of address and the home agent.
+    auto pol = ctl.request(policy_msg());
+    check("install tunnel-mode ESP policy (netlink)", bool(pol), pol ? "" : pol.error().to_string());
+    auto sa = ctl.request(state_msg());
+    check("install ESP state cbc(aes)+hmac(sha256) (netlink)", bool(sa), sa ? "" : sa.error().to_string());
+    check("policy template is old CoA -> HA", policy_template_src(ctl) == std::string(kCoaOld) + "->" + kHa,
+          policy_template_src(ctl));
+
+    std::vector<std::string> table;  // namespace delivery, one row per MIGRATE
+
+    // ---- 1. PF_KEY -> kernel -> netlink -----------------------------------
+    const auto m1 = pfkey_migrate(kHoa, kCoaOld, kCoaNew);
+    auto r1 = pfk.migrate(m1);
+    check("SADB_X_MIGRATE + KMADDRESS over PF_KEY accepted", bool(r1), r1 ? "" : r1.error().to_string());
+    check("policy template moved to new CoA -> HA",
+          policy_template_src(ctl) == std::string(kCoaNew) + "->" + kHa, policy_template_src(ctl));
+    check("SA moved: new CoA -> HA exists", state_at(ctl, kCoaNew));
+    check("SA moved: old CoA -> HA gone", !state_at(ctl, kCoaOld));
+    {
+        auto ns_nl = heard_xfrm(*ns.nl, 1000ms);
+        auto ns_pf = heard_pfkey(*ns.pf, 300ms);
+        auto in_nl = heard_xfrm(*init.nl, 300ms);
+        auto in_pf = heard_pfkey(*init.pf, 300ms);
+        const auto& got = !ns_nl.empty() ? ns_nl : in_nl;
+        bool same = false;
+        std::string detail = "no XFRM_MSG_MIGRATE heard in any namespace";
+        if (!got.empty()) {
+            auto as_pf = to_pfkey(got[0]);
+            auto expect = m1;
+            expect.seq = expect.pid = 0;  // kernel notifications carry neither
+            same = as_pf && *as_pf == expect;
+            detail = as_pf ? (same ? "" : "differs from what was sent") : as_pf.error().to_string();
+        }
+        check("netlink XFRMNLGRP_MIGRATE listener got the same MIGRATE and KMADDRESS", same, detail);
+        table.push_back("PF_KEY-issued MIGRATE: netns netlink=" + std::to_string(ns_nl.size()) +
+                        " netns pfkey=" + std::to_string(ns_pf.size()) +
+                        " init_net netlink=" + std::to_string(in_nl.size()) +
+                        " init_net pfkey=" + std::to_string(in_pf.size()));
+    }
+
+    // ---- 2. netlink -> kernel -> PF_KEY -----------------------------------
+    auto x2 = to_xfrm(pfkey_migrate(kHoa, kCoaNew, kCoaThird));
+    check("translate the second MIGRATE to XFRM", bool(x2));
+    auto r2 = ctl.request(*x2);
+    check("XFRM_MSG_MIGRATE + KMADDRESS over netlink acked", bool(r2), r2 ? "" : r2.error().to_string());
+    check("policy template moved to third CoA -> HA",
+          policy_template_src(ctl) == std::string(kCoaThird) + "->" + kHa, policy_template_src(ctl));
+    check("SA moved: third CoA -> HA exists, new CoA -> HA gone",
+          state_at(ctl, kCoaThird) && !state_at(ctl, kCoaNew));
+    {
+        auto ns_pf = heard_pfkey(*ns.pf, 1000ms);
+        auto ns_nl = heard_xfrm(*ns.nl, 300ms);
+        auto in_nl = heard_xfrm(*init.nl, 300ms);
+        auto in_pf = heard_pfkey(*init.pf, 300ms);
+        const auto& got = !ns_pf.empty() ? ns_pf : in_pf;
+        bool same = false;
+        std::string detail = "no SADB_X_MIGRATE heard in any namespace";
+        if (!got.empty()) {
+            auto typed = migrate_from_message(got[0]);
+            auto as_x = typed ? to_xfrm(*typed) : Result<XfrmMessage>(typed.error());
+            same = as_x && *as_x == *x2;
+            detail = as_x ? (same ? "" : "differs from what was sent") : as_x.error().to_string();
+            check("PF_KEY copy carries SADB_X_EXT_KMADDRESS",
+                  got[0].get<SadbXKmaddress>(SADB_X_EXT_KMADDRESS) != nullptr);
+        }
+        check("PF_KEY socket got the same MIGRATE and KMADDRESS", same, detail);
+        table.push_back("netlink-issued MIGRATE: netns netlink=" + std::to_string(ns_nl.size()) +
+                        " netns pfkey=" + std::to_string(ns_pf.size()) +
+                        " init_net netlink=" + std::to_string(in_nl.size()) +
+                        " init_net pfkey=" + std::to_string(in_pf.size()));
+    }
+
+    // ---- 3. MIGRATE for a policy that does not exist ----------------------
+    auto pol_before = ctl.dump(XFRM_MSG_GETPOLICY);
+    auto sa_before = ctl.dump(XFRM_MSG_GETSA);
+    auto r3 = pfk.migrate(pfkey_migrate("2001:db8:1::999", kCoaThird, kCoaOld));
+    check("PF_KEY MIGRATE of a missing policy fails with ENOENT",
+          !r3 && r3.error().kind == TransportError::Kind::kernel && r3.error().errno_value == ENOENT,
+          r3 ? "accepted" : r3.error().to_string());
+    auto r4 = ctl.request(*to_xfrm(pfkey_migrate("2001:db8:1::999", kCoaThird, kCoaOld)));
+    check("netlink MIGRATE of a missing policy fails with ENOENT",
+          !r4 && r4.error().kind == TransportError::Kind::kernel && r4.error().errno_value == ENOENT,
+          r4 ? "acked" : r4.error().to_string());
+    auto pol_after = ctl.dump(XFRM_MSG_GETPOLICY);
+    auto sa_after = ctl.dump(XFRM_MSG_GETSA);
+    check("policies unchanged", pol_before && pol_after && *pol_before == *pol_after);
+    check("SAs unchanged", sa_before && sa_after && *sa_before == *sa_after);
+    check("the failed MIGRATEs were not announced",
+          heard_xfrm(*ns.nl, 300ms).empty() && heard_xfrm(*init.nl, 100ms).empty());
+
+    // ---- 4. which namespaces heard the MIGRATEs --------------------------
+    int major = 0, minor = 0;
+    const long patch = debian_patch_level(major, minor);
+    // Debian's 6.1.176 stable update: "xfrm: route MIGRATE notifications to
+    // caller's netns"; before it, only init_net heard them.
+    const bool routed = major > 6 || (major == 6 && minor > 1) || (major == 6 && minor == 1 && patch >= 176);
+    const std::string expect = routed ? "netns netlink=1 netns pfkey=1 init_net netlink=0 init_net pfkey=0"
+                                      : "netns netlink=0 netns pfkey=0 init_net netlink=1 init_net pfkey=1";
+    utsname u{};
+    ::uname(&u);
+    report << "kernel " << u.release << " " << u.version << "\n";
+    report << "expected for a " << (routed ? ">= 6.1.176 (per-netns)" : "< 6.1.176 (init_net only)")
+           << " kernel: " << expect << "\n";
+    for (const auto& row : table) {
+        report << row << "\n";
+        check("namespace delivery: " + row, row.find(expect) != std::string::npos, "expected " + expect);
+    }
+    if (argc > 2) std::ofstream(argv[2]) << report.str();
+    std::fputs(report.str().c_str(), stdout);
+
+    // Leave the namespace as it was found.
+    auto f1 = ctl.request(XfrmMessage{XFRM_MSG_FLUSHSA, 0, 0, 0, StateFlush{xfrm_usersa_flush{IPSEC_PROTO_ANY}}, {}});
+    auto f2 = ctl.request(XfrmMessage{XFRM_MSG_FLUSHPOLICY, 0, 0, 0, PolicyFlush{}, {}});
+    check("flush the namespace's SAs and policies", f1 && f2);
+    std::printf("pfkey_vm_migrate: %d passed, %d failed\n", passed, failed);
+    return failed == 0 && passed > 0 ? 0 : 1;
+}
