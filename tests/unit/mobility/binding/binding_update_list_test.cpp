@@ -695,6 +695,45 @@ TEST_F(BulMcoaTest, BulkRegistrationPartlyAccepted) {
     EXPECT_FALSE(bul.home_agent_unusable());
 }
 
+// RFC 5648 statuses that concern one binding: that binding goes, the others
+// and the home agent stay usable.
+class BulPerBindingStatus : public BulMcoaTest,
+                            public ::testing::WithParamInterface<BindingAckStatus> {};
+
+TEST_P(BulPerBindingStatus, RemovesOnlyThatBinding) {
+    BindingUpdateList bul(mcoa_config(true));
+    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto m = ba(BindingAckStatus::mcoa_notcomplete, only<SendBindingUpdate>(out).message.sequence_number);
+    m.options = {bid_status(1, GetParam()), bid_status(2, BindingAckStatus::accepted)};
+    auto acked = ack(bul, m);
+    EXPECT_EQ(bul.entry(1), nullptr);
+    ASSERT_NE(bul.entry(2), nullptr);
+    EXPECT_EQ(bul.entry(2)->state, BulState::bound);
+    EXPECT_FALSE(bul.home_agent_unusable());
+    EXPECT_EQ(count_of<SendBindingUpdate>(acked), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rfc5648, BulPerBindingStatus,
+                         ::testing::Values(BindingAckStatus::mcoa_malformed,
+                                           BindingAckStatus::mcoa_unknown_coa,
+                                           BindingAckStatus::mcoa_simultaneous_home_and_foreign_prohibited,
+                                           BindingAckStatus::invalid_care_of_address));
+
+TEST_F(BulMcoaTest, NonMcoaBindingExistsFallsBackToOneBinding) {
+    BindingUpdateList bul(mcoa_config(false));
+    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    const auto sends = all_of<SendBindingUpdate>(out);
+    ASSERT_EQ(sends.size(), 2u);
+    auto fallback = ack(bul, ba(BindingAckStatus::mcoa_non_mcoa_binding_exists,
+                                sends[0].message.sequence_number, 0));
+    EXPECT_FALSE(bul.multiple_care_of_addresses());
+    EXPECT_EQ(bul.entries().size(), 1u);
+    EXPECT_EQ(bul.outstanding_binding_updates(), 1u);   // the other binding's BU is abandoned
+    const auto bu = only<SendBindingUpdate>(fallback).message;
+    EXPECT_EQ(mh::find_option<mh::BindingIdentifier>(bu.options), nullptr);
+    EXPECT_EQ(bul.entry(0)->care_of_address, coa1);
+}
+
 TEST_F(BulMcoaTest, WithoutBulkEachBindingHasItsOwnBindingUpdate) {
     BindingUpdateList bul(mcoa_config(false));
     auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
