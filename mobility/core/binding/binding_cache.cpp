@@ -351,6 +351,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
             if (entry.bindings[i].binding_id != 0) remove_binding(hoa, entry, i, out);
     }
     entry.multiple_care_of_addresses = !bids.empty();
+    entry.home_agent_address = r.destination;
     entry.mobile_router = bu.mobile_router;
     entry.key_management_mobility = k_granted;
     entry.granted_lifetime_seconds = static_cast<uint32_t>(granted.count());
@@ -430,7 +431,7 @@ void BindingCache::remove_binding(const Ipv6Address& home_address, BindingCacheE
         out.push_back(RemoveRoutes{home_address, b.care_of_address, entry.mobile_network_prefixes});
         entry.mobile_network_prefixes.clear();
     }
-    out.push_back(RemoveBinding{home_address, b.care_of_address, Ipv6Address{}, b.binding_id});
+    out.push_back(RemoveBinding{home_address, b.care_of_address, entry.home_agent_address, b.binding_id});
 }
 
 void BindingCache::erase_entry(const Ipv6Address& home_address, Actions& out) {

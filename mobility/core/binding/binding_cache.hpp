@@ -112,6 +112,7 @@ struct CareOfBinding {
 struct BindingCacheEntry {
     std::vector<CareOfBinding> bindings;
     std::vector<net::Prefix> mobile_network_prefixes;   // RFC 3963
+    Ipv6Address home_agent_address;                      // the address the BU was sent to
     uint32_t granted_lifetime_seconds = 0;
     bool mobile_router = false;
     bool key_management_mobility = false;                // K granted

@@ -320,6 +320,7 @@ TEST_F(CacheTest, DeregistrationRemoves) {
     send(bc, bu(1, coa1));
     auto out = send(bc, bu(2, coa1, 0));
     EXPECT_EQ(only<RemoveBinding>(out).care_of_address, coa1);
+    EXPECT_EQ(only<RemoveBinding>(out).home_agent_address, ha);
     EXPECT_EQ(only<CancelTimer>(out).key.kind, TimerKind::bc_lifetime);
     EXPECT_EQ(answer(out).status, BindingAckStatus::accepted);
     EXPECT_EQ(answer(out).lifetime, 0);
