@@ -572,7 +572,10 @@ Result<PfkeyMessage> decode(std::span<const uint8_t> bytes) {
     m.header.reserved = r.u16();
     m.header.seq = r.u32(), m.header.pid = r.u32();
     const std::string name = message_type_name(m.header.type);
-    // Linux pfkey_get_base_msg: version, reserved and type are checked first.
+    // Linux pfkey_get_base_msg checks version, type and (on input only)
+    // sadb_msg_reserved. Linux itself fills sadb_msg_reserved of the policy
+    // messages it sends (SADB_X_SPDADD, _SPDDUMP, ...) with the policy's
+    // reference count, so it is kept here, not refused.
     if (m.header.version != PF_KEY_V2)
         return CodecError{name, "", 0,
                           "sadb_msg_version " + std::to_string(m.header.version) +
@@ -581,10 +584,6 @@ Result<PfkeyMessage> decode(std::span<const uint8_t> bytes) {
         return CodecError{name, "", 1,
                           "sadb_msg_type " + std::to_string(m.header.type) + " out of range (1.." +
                               std::to_string(SADB_MAX) + ")"};
-    if (m.header.reserved != 0)
-        return CodecError{name, "", 6,
-                          "sadb_msg_reserved " + std::to_string(m.header.reserved) +
-                              ", must be 0"};
     if (size_t{len_words} * 8 != bytes.size())
         return CodecError{name, "", 4,
                           "sadb_msg_len " + std::to_string(len_words) + " (" +

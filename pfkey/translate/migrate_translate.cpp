@@ -74,9 +74,6 @@ Result<xfrm::XfrmMessage> to_xfrm(const PfkeyMigrate& p) {
         return to_xfrm_error("SADB_EXT_ADDRESS_DST", "selector mixes address families");
     if (p.src.length > p.src.max_length() || p.dst.length > p.dst.max_length())
         return to_xfrm_error("SADB_EXT_ADDRESS_SRC", "prefix length out of range");
-    if (p.ulproto == 0)
-        return to_xfrm_error("SADB_EXT_ADDRESS_SRC",
-                             "upper-layer protocol 0 (XFRM reads both 0 and 255 as any; use 255)");
     if (p.dir < IPSEC_DIR_INBOUND || p.dir > IPSEC_DIR_FWD)
         return to_xfrm_error("SADB_X_EXT_POLICY", "direction " + std::to_string(p.dir));
     if (p.policy_type != IPSEC_POLICY_IPSEC)
@@ -100,6 +97,9 @@ Result<xfrm::XfrmMessage> to_xfrm(const PfkeyMigrate& p) {
     b.id.sel.daddr = to_xfrm_address(p.dst.address);
     b.id.sel.prefixlen_s = p.src.length;
     b.id.sel.prefixlen_d = p.dst.length;
+    // af_key.c pfkey_migrate reads IPSEC_ULPROTO_ANY as 0, and Linux's own
+    // SADB_X_MIGRATE notifications write the selector's 0 as is: both are
+    // "any". The way back writes 255, the RFC 2367 value.
     b.id.sel.proto = p.ulproto == IPSEC_ULPROTO_ANY ? 0 : p.ulproto;
     b.id.sel.sport = htons(p.sport);
     b.id.sel.sport_mask = p.sport ? 0xffff : 0;

@@ -7,7 +7,10 @@
 // (e.g. a PF_KEY policy priority, an XFRM sub-policy, a selector port
 // mask other than all-or-nothing), translation fails with an error naming
 // the field instead of dropping it. Netlink flags are framing, not
-// content: to_xfrm leaves them 0.
+// content: to_xfrm leaves them 0. Two spellings of one meaning are
+// normalised: PF_KEY upper-layer protocol 0 (as Linux's own SADB_X_MIGRATE
+// notifications write "any") becomes 255 on the way back, and an explicit
+// XFRMA_POLICY_TYPE of XFRM_POLICY_TYPE_MAIN becomes an absent one.
 #pragma once
 
 #include "pfkey/codec/pfkey_migrate.hpp"

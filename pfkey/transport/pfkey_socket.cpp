@@ -156,8 +156,7 @@ TransportResult<std::vector<PfkeyMessage>> PfkeySocket::dump(uint8_t type, uint8
     }
 }
 
-TransportResult<std::optional<PfkeyMigrate>> PfkeySocket::migrate(PfkeyMigrate mig,
-                                                                  std::chrono::milliseconds timeout) {
+TransportResult<Ok> PfkeySocket::migrate(PfkeyMigrate mig, std::chrono::milliseconds timeout) {
     mig.pid = pid_;
     mig.seq = ++seq_;
     auto s = send(to_message(mig));
@@ -166,17 +165,15 @@ TransportResult<std::optional<PfkeyMigrate>> PfkeySocket::migrate(PfkeyMigrate m
     for (;;) {
         auto b = receive_bytes(left_until(deadline));
         if (!b) {
-            if (b.error().kind == TransportError::Kind::timeout) return std::optional<PfkeyMigrate>{};
+            if (b.error().kind == TransportError::Kind::timeout) return Ok{};
             return b.error();
         }
         auto r = decode(*b);
-        if (!r) return TransportError{TransportError::Kind::codec, "SADB_X_MIGRATE", 0, {}, {}, r.error().to_string()};
-        if (r->header.type == SADB_X_MIGRATE && r->header.seq == mig.seq && r->header.pid == pid_ &&
-            r->header.errno_ != 0)
-            return TransportError{TransportError::Kind::kernel, "SADB_X_MIGRATE", r->header.errno_, {}, {}, {}};
-        if (r->header.type == SADB_X_MIGRATE && r->header.errno_ == 0 && r->header.seq == 0) {
-            auto typed = migrate_from_message(*r);
-            if (typed) return std::optional<PfkeyMigrate>(std::move(typed).value());
+        if (!r) continue;  // not ours: an answer to us always decodes (it is our header)
+        if (r->header.type == SADB_X_MIGRATE && r->header.seq == mig.seq && r->header.pid == pid_) {
+            if (r->header.errno_ != 0)
+                return TransportError{TransportError::Kind::kernel, "SADB_X_MIGRATE", r->header.errno_, {}, {}, {}};
+            return Ok{};
         }
         pending_.push_back(std::move(r).value());
     }

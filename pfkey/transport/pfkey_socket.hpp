@@ -37,11 +37,12 @@ public:
     // SADB_DUMP or SADB_X_SPDDUMP: every answer until the one with seq 0.
     TransportResult<std::vector<PfkeyMessage>> dump(uint8_t type, uint8_t satype,
                                                     std::chrono::milliseconds timeout = kDefaultTimeout);
-    // SADB_X_MIGRATE. Linux answers only failures (sadb_msg_errno set); on
-    // success it broadcasts the MIGRATE it performed (seq 0), which is
-    // returned if it reaches this socket within the timeout.
-    TransportResult<std::optional<PfkeyMigrate>> migrate(
-        PfkeyMigrate m, std::chrono::milliseconds timeout = std::chrono::milliseconds(500));
+    // SADB_X_MIGRATE. Linux answers only a failure (sadb_msg_errno set, the
+    // request's seq and pid); success is silence, plus the broadcast of the
+    // MIGRATE it performed (seq 0), which is queued for receive() like any
+    // other message. So this waits `timeout` for an error, then returns Ok.
+    TransportResult<Ok> migrate(PfkeyMigrate m,
+                                std::chrono::milliseconds timeout = std::chrono::milliseconds(300));
 
     TransportResult<PfkeyMessage> receive(std::chrono::milliseconds timeout = kDefaultTimeout);
     TransportResult<Bytes> receive_bytes(std::chrono::milliseconds timeout);

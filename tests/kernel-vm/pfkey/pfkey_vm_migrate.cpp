@@ -96,16 +96,6 @@ XfrmMessage get_policy() {
     return {XFRM_MSG_GETPOLICY, 0, 0, 0, id, {}};
 }
 
-XfrmMessage get_state(const char* src) {
-    StateId id;
-    id.id.daddr = to_xfrm_address(ip(kHa));
-    id.id.spi = htonl(kSpi);
-    id.id.family = AF_INET6;
-    id.id.proto = IPPROTO_ESP;
-    id.srcaddr = to_xfrm_address(ip(src));
-    return {XFRM_MSG_GETSA, 0, 0, 0, id, {}};
-}
-
 PfkeyMigrate pfkey_migrate(const char* hoa, const char* from, const char* to) {
     PfkeyMigrate m;
     m.satype = SADB_SATYPE_ESP;
@@ -128,7 +118,33 @@ std::string policy_template_src(XfrmSocket& nl) {
     return net::to_string(*to_ip(AF_INET6, p->tmpls[0].saddr)) + "->" +
            net::to_string(*to_ip(AF_INET6, p->tmpls[0].id.daddr));
 }
-bool state_at(XfrmSocket& nl, const char* src) { return bool(nl.request(get_state(src))); }
+// The ESP SAs' source addresses, from a dump (a GETSA of an ESP SA looks
+// up daddr/spi/proto only, so it cannot tell the old SA from the moved one).
+std::vector<std::string> sa_sources(XfrmSocket& nl) {
+    std::vector<std::string> out;
+    auto d = nl.dump(XFRM_MSG_GETSA);
+    if (!d) return {d.error().to_string()};
+    for (const auto& m : *d)
+        if (const auto* s = std::get_if<StateInfo>(&m.body))
+            out.push_back(net::to_string(*to_ip(s->info.family, s->info.saddr)));
+    return out;
+}
+bool only_sa_from(XfrmSocket& nl, const char* src) {
+    auto s = sa_sources(nl);
+    return s.size() == 1 && s[0] == src;
+}
+std::string joined(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s.empty() ? "none" : s;
+}
+// Dumps compared by content (each dump answer carries its own seq).
+std::vector<Body> bodies(const TransportResult<std::vector<XfrmMessage>>& r) {
+    std::vector<Body> out;
+    if (r)
+        for (const auto& m : *r) out.push_back(m.body);
+    return out;
+}
 
 // Drains `s` for `wait`, returning the MIGRATEs it heard.
 std::vector<XfrmMessage> heard_xfrm(XfrmSocket& s, std::chrono::milliseconds wait) {
@@ -138,7 +154,10 @@ std::vector<XfrmMessage> heard_xfrm(XfrmSocket& s, std::chrono::milliseconds wai
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         auto m = s.receive(left);
-        if (!m) break;
+        if (!m) {
+            if (m.error().kind == TransportError::Kind::timeout) break;
+            continue;
+        }
         if (m->type == XFRM_MSG_MIGRATE) out.push_back(std::move(m).value());
     }
     return out;
@@ -150,7 +169,10 @@ std::vector<PfkeyMessage> heard_pfkey(PfkeySocket& s, std::chrono::milliseconds 
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         auto m = s.receive(left);
-        if (!m) break;
+        if (!m) {
+            if (m.error().kind == TransportError::Kind::timeout) break;
+            continue;  // an undecodable message is not a MIGRATE: keep listening
+        }
         if (m->header.type == SADB_X_MIGRATE) out.push_back(std::move(m).value());
     }
     return out;
@@ -229,8 +251,8 @@ int main(int argc, char** argv) {
     check("SADB_X_MIGRATE + KMADDRESS over PF_KEY accepted", bool(r1), r1 ? "" : r1.error().to_string());
     check("policy template moved to new CoA -> HA",
           policy_template_src(ctl) == std::string(kCoaNew) + "->" + kHa, policy_template_src(ctl));
-    check("SA moved: new CoA -> HA exists", state_at(ctl, kCoaNew));
-    check("SA moved: old CoA -> HA gone", !state_at(ctl, kCoaOld));
+    check("SA moved: the only ESP SA now runs new CoA -> HA", only_sa_from(ctl, kCoaNew),
+          joined(sa_sources(ctl)));
     {
         auto ns_nl = heard_xfrm(*ns.nl, 1000ms);
         auto ns_pf = heard_pfkey(*ns.pf, 300ms);
@@ -260,8 +282,8 @@ int main(int argc, char** argv) {
     check("XFRM_MSG_MIGRATE + KMADDRESS over netlink acked", bool(r2), r2 ? "" : r2.error().to_string());
     check("policy template moved to third CoA -> HA",
           policy_template_src(ctl) == std::string(kCoaThird) + "->" + kHa, policy_template_src(ctl));
-    check("SA moved: third CoA -> HA exists, new CoA -> HA gone",
-          state_at(ctl, kCoaThird) && !state_at(ctl, kCoaNew));
+    check("SA moved: the only ESP SA now runs third CoA -> HA", only_sa_from(ctl, kCoaThird),
+          joined(sa_sources(ctl)));
     {
         auto ns_pf = heard_pfkey(*ns.pf, 1000ms);
         auto ns_nl = heard_xfrm(*ns.nl, 300ms);
@@ -298,8 +320,10 @@ int main(int argc, char** argv) {
           r4 ? "acked" : r4.error().to_string());
     auto pol_after = ctl.dump(XFRM_MSG_GETPOLICY);
     auto sa_after = ctl.dump(XFRM_MSG_GETSA);
-    check("policies unchanged", pol_before && pol_after && *pol_before == *pol_after);
-    check("SAs unchanged", sa_before && sa_after && *sa_before == *sa_after);
+    check("policies unchanged", pol_before && pol_after && bodies(pol_before) == bodies(pol_after) &&
+                                    !bodies(pol_after).empty());
+    check("SAs unchanged", sa_before && sa_after && bodies(sa_before) == bodies(sa_after) &&
+                               !bodies(sa_after).empty());
     check("the failed MIGRATEs were not announced",
           heard_xfrm(*ns.nl, 300ms).empty() && heard_xfrm(*init.nl, 100ms).empty());
 
