@@ -7,6 +7,22 @@
 // Authorisation is asked, never assumed: an Authorizer says whether the
 // identity that protected the BU (its IKE / IPsec peer) may register this home
 // address, as a mobile router, with these prefixes.
+//
+// Order of the checks on a received BU (first failing one answers):
+//   not IPsec-protected -> silently discarded          (RFC 6275 sec. 9.5.1, 10.3.1)
+//   H clear: existing entry -> 139, else discarded      (sec. 9.5.1; no return routability here)
+//   home address off the home prefixes -> 132           (sec. 10.3.1)
+//   BID options: MCoA off 166, bulk off 168, malformed 164, H flag 169,
+//                non-MCoA binding exists 165           (RFC 5648)
+//   R flag differs from the entry -> 139
+//   Sequence Number not greater (mod 2^16) -> 135 with the last accepted number (sec. 9.5.1)
+//   deregistration (lifetime 0 or care-of = home): no entry 133, unknown BID 167 (sec. 10.3.2)
+//   care-of address not a routable unicast off the home link -> 174
+//   R flag: no mobile router support 140, bad prefix 141 (RFC 3963 sec. 6)
+//   Authorizer: 133 / 129 / 140 / 142; implicit mode without prefixes 143;
+//   prefix held by another mobile router 142; cache full 130; home prefix expired 132
+//   first registration: DAD requested, answered later (134 on a duplicate)
+//   accepted: lifetime = min(requested, configured maximum, home prefix lifetime)
 #pragma once
 
 #include <chrono>
