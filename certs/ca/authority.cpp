@@ -54,11 +54,29 @@ Result<CertificateAuthority::Lock> CertificateAuthority::lock(const std::string&
     return held;
 }
 
-Status CertificateAuthority::check_node_free(const std::string& out, const std::string& name) {
+Status CertificateAuthority::check_node_target(const std::string& out, const std::string& name) const {
     for (const std::string& f : {out + "/private/" + name + ".pem", out + "/x509/" + name + ".pem"}) {
         struct stat st {};
         if (::lstat(f.c_str(), &st) == 0)
             return make_error(Errc::already_exists, "refusing to overwrite existing file '" + f + "'");
+    }
+    struct stat st {};
+    std::string ca_file = out + "/x509ca/ca.pem";
+    if (::lstat(ca_file.c_str(), &st) == 0) {
+        auto theirs = load_certificate(ca_file);
+        if (!theirs || X509_cmp(theirs->get(), cert_.get()) != 0)
+            return make_error(Errc::already_exists,
+                              "'" + ca_file + "' holds another CA's certificate; refusing to replace it");
+    }
+    std::string crl_file = out + "/x509crl/ca.crl.pem";
+    if (::lstat(crl_file.c_str(), &st) == 0) {
+        auto theirs = load_crl(crl_file);
+        ossl::clear_error_queue();
+        if (!theirs || X509_CRL_verify(theirs->get(), X509_get0_pubkey(cert_.get())) != 1) {
+            ossl::clear_error_queue();
+            return make_error(Errc::already_exists,
+                              "'" + crl_file + "' holds another CA's CRL; refusing to replace it");
+        }
     }
     return Ok{};
 }
@@ -221,7 +239,7 @@ Result<Issued> CertificateAuthority::issue(const IssueOptions& o, std::time_t no
 
 Status CertificateAuthority::write_node(const Issued& issued, const std::string& out, const std::string& name) const {
     if (!safe_file_name(name)) return make_error(Errc::invalid_argument, "'" + name + "' is not usable as a file name");
-    if (auto s = check_node_free(out, name); !s) return s;
+    if (auto s = check_node_target(out, name); !s) return s;
     for (const char* sub : {"", "/x509ca", "/x509", "/x509crl"})
         if (auto s = make_directories(out + sub, 0755); !s) return s.error();
     if (auto s = make_directories(out + "/private", 0700); !s) return s.error();

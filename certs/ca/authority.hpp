@@ -79,8 +79,10 @@ public:
     long long crl_days() const { return crl_days_; }
 
     // already_exists if the node folder already holds this name's key or
-    // certificate (checked before issuing, so nothing is half written).
-    static Status check_node_free(const std::string& out_dir, const std::string& name);
+    // certificate, or a CA certificate / CRL of another CA under our file
+    // names (e.g. an /etc/swanctl in use). Checked before issuing, so
+    // nothing is half written.
+    Status check_node_target(const std::string& out_dir, const std::string& name) const;
 
 private:
     // An exclusive flock on <ca-dir>/.lock for the object's lifetime: two

@@ -204,7 +204,7 @@ int cmd_issue(const Args& a) {
     }
     auto ca = must(CertificateAuthority::open(ca_dir(a), read_passphrase(a)));
     std::string out = a.get("out").value_or(ca.dir() + "/nodes/" + o.node.id);
-    if (auto s = CertificateAuthority::check_node_free(out, o.node.id); !s) throw s.error();
+    if (auto s = ca.check_node_target(out, o.node.id); !s) throw s.error();
     auto issued = must(ca.issue(o, now_from(a)));
     if (auto s = ca.write_node(issued, out, o.node.id); !s) throw s.error();
     std::printf("issued %s certificate for '%s', serial %s\n  certificate %s/x509/%s.pem\n"

@@ -202,6 +202,32 @@ TEST_F(CaTest, OpeningAFolderWithoutCaSaysSo) {
     EXPECT_NE(r.error().text.find("not a mobcert CA folder"), std::string::npos) << r.error().text;
 }
 
+TEST_F(CaTest, NodeFolderOfAnotherCaIsNotClobbered) {
+    auto other = make_ca(dir_ / "other", {});
+    auto theirs = other->issue(router("theirs.example.net"), kT0);
+    ASSERT_TRUE(theirs);
+    std::string out = dir_ / "shared";
+    ASSERT_TRUE(other->write_node(*theirs, out, "theirs"));
+    const std::string before = slurp(out + "/x509ca/ca.pem");
+    auto mine = issue(router("mine.example.net"));
+    auto st = ca_->write_node(mine, out, "mine");
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, Errc::already_exists);
+    EXPECT_NE(st.error().text.find("another CA's certificate"), std::string::npos) << st.error().text;
+    EXPECT_EQ(slurp(out + "/x509ca/ca.pem"), before);
+    EXPECT_FALSE(std::filesystem::exists(out + "/private/mine.pem"));
+    // Same CA certificate but a foreign CRL: refused as well.
+    std::filesystem::copy_file(ca_->ca_cert_path(), out + "/x509ca/ca.pem",
+                               std::filesystem::copy_options::overwrite_existing);
+    st = ca_->write_node(mine, out, "mine");
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().text.find("another CA's CRL"), std::string::npos) << st.error().text;
+    // Our own CA and CRL already there (a second node of ours): fine.
+    std::filesystem::copy_file(ca_->crl_path(), out + "/x509crl/ca.crl.pem",
+                               std::filesystem::copy_options::overwrite_existing);
+    EXPECT_TRUE(ca_->write_node(mine, out, "mine"));
+}
+
 TEST_F(CaTest, CaKeyAndIndexAreWrittenPrivate) {
     EXPECT_EQ(file_mode(ca_->dir() + "/ca.key.pem"), 0600u);
     EXPECT_EQ(file_mode(ca_->dir() + "/index.json"), 0600u);
