@@ -5,6 +5,7 @@
 #include <netlink/msg.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace nemokey::pfkey::xfrm {
@@ -226,7 +227,7 @@ Result<Ok> encode_body(Out& o, const XfrmMessage& m) {
             // model does not keep it, so zeros of the same length stand in.
             if (!(m.flags & NLM_F_CAPPED) && b->request.nlmsg_len > NLMSG_HDRLEN) {
                 const size_t n = b->request.nlmsg_len - NLMSG_HDRLEN;
-                if (n > 0xffff)
+                if (n > (size_t{1} << 20))
                     return CodecError{o.name, "", 20, "echoed request too long to re-create"};
                 Bytes zeros(n, 0);
                 TRY(append(zeros.data(), zeros.size()));
@@ -243,7 +244,10 @@ Result<Ok> encode_body(Out& o, const XfrmMessage& m) {
     } else if (auto* b = std::get_if<Unknown>(&m.body)) {
         if (fixed_size(t) != 0 || t == XFRM_MSG_FLUSHPOLICY || t == NLMSG_DONE)
             return mismatch("Unknown");
-        if (!b->payload.empty()) TRY(append(b->payload.data(), b->payload.size()));
+        // Unpadded, so nlmsg_len keeps the payload's exact length.
+        if (!b->payload.empty() &&
+            nlmsg_append(o.msg, const_cast<uint8_t*>(b->payload.data()), b->payload.size(), 0) < 0)
+            return CodecError{o.name, "", 16, "nlmsg_append failed"};
     }
     for (const auto& a : m.other_attributes) {
         if (std::holds_alternative<Unknown>(m.body))
@@ -611,7 +615,12 @@ std::optional<net::IpAddress> to_ip(uint16_t family, const xfrm_address_t& a) {
 Result<Bytes> encode(const XfrmMessage& m) {
     size_t hint = 4096;
     if (auto* u = std::get_if<Unknown>(&m.body)) hint += u->payload.size();
-    if (auto* e = std::get_if<Error>(&m.body)) hint += e->ext_ack.size() + e->request.nlmsg_len;
+    if (auto* e = std::get_if<Error>(&m.body)) {
+        hint += e->ext_ack.size();
+        // Only an uncapped ack with TLVs re-creates the echoed request (at most 1 MiB).
+        if ((m.flags & NLM_F_ACK_TLVS) && !(m.flags & NLM_F_CAPPED))
+            hint += std::min<size_t>(e->request.nlmsg_len, (size_t{1} << 20) + 16);
+    }
     for (const auto& a : m.other_attributes) hint += a.payload.size() + 8;
     if (auto* p = std::get_if<PolicyInfo>(&m.body)) hint += p->tmpls.size() * sizeof(xfrm_user_tmpl);
     if (auto* p = std::get_if<Acquire>(&m.body)) hint += p->tmpls.size() * sizeof(xfrm_user_tmpl);

@@ -243,6 +243,56 @@ int main(int argc, char** argv) {
     check("policy template is old CoA -> HA", policy_template_src(ctl) == std::string(kCoaOld) + "->" + kHa,
           policy_template_src(ctl));
 
+    // PF_KEY register and dumps see what netlink installed.
+    {
+        auto reg = pfk.register_satype(SADB_SATYPE_ESP);
+        check("SADB_REGISTER esp answers with supported algorithms",
+              reg && reg->get<SadbSupported>(SADB_EXT_SUPPORTED_ENCRYPT) != nullptr,
+              reg ? "" : reg.error().to_string());
+        auto sad = pfk.dump(SADB_DUMP, SADB_SATYPE_ESP);
+        const SadbSa* dsa = sad && sad->size() == 1 ? (*sad)[0].get<SadbSa>(SADB_EXT_SA) : nullptr;
+        check("SADB_DUMP lists the ESP SA (spi 0x1000)", dsa && dsa->spi == kSpi,
+              sad ? std::to_string(sad->size()) + " answers" : sad.error().to_string());
+        auto spd = pfk.dump(SADB_X_SPDDUMP, SADB_SATYPE_UNSPEC);
+        const SadbXPolicy* dpol = spd && spd->size() == 1 ? (*spd)[0].get<SadbXPolicy>(SADB_X_EXT_POLICY) : nullptr;
+        check("SADB_X_SPDDUMP lists the policy with its tunnel request",
+              dpol && dpol->requests.size() == 1 && dpol->requests[0].src &&
+                  dpol->requests[0].src->address == ip(kCoaOld) && dpol->requests[0].reqid == kReqid,
+              spd ? std::to_string(spd->size()) + " answers" : spd.error().to_string());
+    }
+
+    // route2 and hao states (RFC 6275 sec. 6.4, 6.3) with their care-of address.
+    for (uint8_t proto : {uint8_t(IPPROTO_ROUTING), uint8_t(IPPROTO_DSTOPTS)}) {
+        const std::string name = proto == IPPROTO_ROUTING ? "route2" : "hao";
+        StateInfo ro;
+        ro.info.sel = make_selector({ip(kHa), 128}, {ip(kHoa), 128});
+        ro.info.id.daddr = to_xfrm_address(ip(kHoa));
+        ro.info.id.proto = proto;
+        ro.info.saddr = to_xfrm_address(ip(kHa));
+        ro.info.family = AF_INET6;
+        ro.info.mode = XFRM_MODE_ROUTEOPTIMIZATION;
+        ro.info.lft = infinite_lifetime();
+        ro.coaddr = to_xfrm_address(ip(kCoaNew));
+        auto add = ctl.request({XFRM_MSG_NEWSA, NLM_F_CREATE | NLM_F_EXCL, 0, 0, ro, {}});
+        check(name + " state with care-of address installed (netlink)", bool(add),
+              add ? "" : add.error().to_string());
+        StateId id;
+        id.id.daddr = to_xfrm_address(ip(kHoa));
+        id.id.family = AF_INET6;
+        id.id.proto = proto;
+        id.srcaddr = to_xfrm_address(ip(kHa));
+        auto got = ctl.request({XFRM_MSG_GETSA, 0, 0, 0, id, {}});
+        const StateInfo* gs = got && !got->empty() ? std::get_if<StateInfo>(&(*got)[0].body) : nullptr;
+        check(name + " state reads back with its care-of address",
+              gs && gs->coaddr && to_ip(AF_INET6, *gs->coaddr) == ip(kCoaNew) &&
+                  gs->info.mode == XFRM_MODE_ROUTEOPTIMIZATION,
+              got ? "" : got.error().to_string());
+        auto del = ctl.request({XFRM_MSG_DELSA, 0, 0, 0, id, {}});
+        auto gone = ctl.request({XFRM_MSG_GETSA, 0, 0, 0, id, {}});
+        check(name + " state deleted (netlink)", del && !gone && gone.error().errno_value == ESRCH,
+              gone ? "still there" : gone.error().to_string());
+    }
+
     std::vector<std::string> table;  // namespace delivery, one row per MIGRATE
 
     // ---- 1. PF_KEY -> kernel -> netlink -----------------------------------
