@@ -13,8 +13,13 @@
 //     clear ENOENT, and the policy and SA tables unchanged;
 //  4. which namespaces' listeners (this namespace, init_net) heard the
 //     MIGRATEs issued inside the namespace, asserted against the kernel
-//     version (the 6.1.176 stable update routes them to the caller's netns).
+//     version (the 6.1.176 stable update routes them to the caller's netns);
+//  5. ACQUIRE (policy without SA, one packet) and soft/hard EXPIRE events,
+//     decoded on both interfaces.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/ipsec.h>
 #include <linux/pfkeyv2.h>
 #include <sched.h>
@@ -396,6 +401,89 @@ int main(int argc, char** argv) {
     }
     if (argc > 2) std::ofstream(argv[2]) << report.str();
     std::fputs(report.str().c_str(), stdout);
+
+    // ---- 5. ACQUIRE and EXPIRE events on both interfaces -----------------
+    {
+        auto ev = XfrmSocket::open(io, {XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE});
+        auto reg = PfkeySocket::open(io);
+        const bool ok = ev && reg && (*reg)->register_satype(SADB_SATYPE_ESP);
+        check("event listeners open (netlink ACQUIRE+EXPIRE, registered PF_KEY)", ok);
+        if (ok) {
+            // An outbound policy without an SA: the first packet makes the
+            // kernel ask the key managers (RFC 2367 sec. 3.1.6).
+            PolicyInfo acq;
+            // From a second address: the HoA's tunnel policy (any proto, any
+            // destination) would otherwise match first and carry the packet.
+            acq.info.sel = make_selector({ip("2001:db8:1::200"), 128}, {ip("2001:db8:ff::1"), 128}, IPPROTO_UDP);
+            acq.info.lft = infinite_lifetime();
+            acq.info.dir = XFRM_POLICY_OUT;
+            acq.tmpls.push_back(make_tmpl(IPPROTO_ESP, XFRM_MODE_TRANSPORT, 0, ip("::"), ip("::")));
+            acq.tmpls[0].family = AF_INET6;
+            auto add = ctl.request({XFRM_MSG_NEWPOLICY, NLM_F_CREATE, 0, 0, acq, {}});
+            check("policy without SA for 2001:db8:ff::1 installed", bool(add), add ? "" : add.error().to_string());
+            const int u = ::socket(AF_INET6, SOCK_DGRAM, 0);
+            sockaddr_in6 from{};
+            from.sin6_family = AF_INET6;
+            ::inet_pton(AF_INET6, "2001:db8:1::200", &from.sin6_addr);
+            const int bound = ::bind(u, reinterpret_cast<sockaddr*>(&from), sizeof from);
+            check("UDP socket bound to 2001:db8:1::200", bound == 0, bound ? std::strerror(errno) : "");
+            sockaddr_in6 to{};
+            to.sin6_family = AF_INET6;
+            to.sin6_port = htons(9);
+            ::inet_pton(AF_INET6, "2001:db8:ff::1", &to.sin6_addr);
+            (void)::sendto(u, "x", 1, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof to);
+            ::close(u);
+            std::optional<XfrmMessage> nl_acq;
+            for (int i = 0; i < 5 && !nl_acq; ++i) {
+                auto m = (*ev)->receive(1000ms);
+                if (m && m->type == XFRM_MSG_ACQUIRE) nl_acq = *m;
+            }
+            const auto* a = nl_acq ? std::get_if<Acquire>(&nl_acq->body) : nullptr;
+            check("XFRM_MSG_ACQUIRE for 2001:db8:ff::1 decoded",
+                  a && to_ip(AF_INET6, a->acquire.id.daddr) == ip("2001:db8:ff::1") &&
+                      a->acquire.id.proto == IPPROTO_ESP);
+            std::optional<PfkeyMessage> pf_acq;
+            for (int i = 0; i < 5 && !pf_acq; ++i) {
+                auto m = (*reg)->receive(1000ms);
+                if (m && m->header.type == SADB_ACQUIRE) pf_acq = *m;
+            }
+            const auto* pd = pf_acq ? pf_acq->get<SadbAddress>(SADB_EXT_ADDRESS_DST) : nullptr;
+            check("SADB_ACQUIRE for 2001:db8:ff::1 decoded (with its proposal)",
+                  pd && pd->addr.address == ip("2001:db8:ff::1") &&
+                      pf_acq->get<SadbProp>(SADB_EXT_PROPOSAL) != nullptr);
+
+            // An SA with 1 s soft and 2 s hard lifetimes expires on both interfaces.
+            auto st = state_msg();
+            auto& si = std::get<StateInfo>(st.body);
+            si.info.id.spi = htonl(0x2000);
+            si.info.lft.soft_add_expires_seconds = 1;
+            si.info.lft.hard_add_expires_seconds = 2;
+            auto sadd = ctl.request(st);
+            check("ESP SA with 1 s / 2 s lifetimes installed", bool(sadd), sadd ? "" : sadd.error().to_string());
+            int soft = 0, hard = 0;
+            for (int i = 0; i < 8 && !(soft && hard); ++i) {
+                auto m = (*ev)->receive(1000ms);
+                if (!m || m->type != XFRM_MSG_EXPIRE) continue;
+                const auto& e = std::get<Expire>(m->body).expire;
+                if (ntohl(e.state.id.spi) != 0x2000) continue;
+                (e.hard ? hard : soft)++;
+            }
+            check("XFRM_MSG_EXPIRE soft then hard for spi 0x2000", soft == 1 && hard == 1,
+                  "soft " + std::to_string(soft) + ", hard " + std::to_string(hard));
+            int pf_soft = 0, pf_hard = 0;
+            for (int i = 0; i < 8 && !(pf_soft && pf_hard); ++i) {
+                auto m = (*reg)->receive(500ms);
+                if (!m || m->header.type != SADB_EXPIRE) continue;
+                const auto* sa = m->get<SadbSa>(SADB_EXT_SA);
+                if (!sa || sa->spi != 0x2000) continue;
+                // RFC 2367 sec. 3.1.7: a hard expire carries LIFETIME_HARD, a soft one LIFETIME_SOFT.
+                if (m->get<SadbLifetime>(SADB_EXT_LIFETIME_HARD)) pf_hard++;
+                else if (m->get<SadbLifetime>(SADB_EXT_LIFETIME_SOFT)) pf_soft++;
+            }
+            check("SADB_EXPIRE soft then hard for spi 0x2000", pf_soft == 1 && pf_hard == 1,
+                  "soft " + std::to_string(pf_soft) + ", hard " + std::to_string(pf_hard));
+        }
+    }
 
     // Leave the namespace as it was found.
     auto f1 = ctl.request(XfrmMessage{XFRM_MSG_FLUSHSA, 0, 0, 0, StateFlush{xfrm_usersa_flush{IPSEC_PROTO_ANY}}, {}});

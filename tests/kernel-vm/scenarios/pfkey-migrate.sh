@@ -18,6 +18,13 @@ trap cleanup EXIT
 
 check "test binaries are built" test -x "$bin" -a -x "$kmmonitor"
 check "namespace $ns created" ip netns add $ns
+# For the ACQUIRE check: addresses on lo and a route for the peer.
+ip -n $ns -batch - <<EOB
+link set lo up
+addr add 2001:db8:1::100/128 dev lo nodad
+addr add 2001:db8:1::200/128 dev lo nodad
+route add 2001:db8:ff::1/128 dev lo
+EOB
 
 # kmmonitor in the namespace, on both interfaces, capturing what it sees.
 ip netns exec $ns "$kmmonitor" --capture "$NK_OUT/kmmonitor.cap" --timeout 120 \
