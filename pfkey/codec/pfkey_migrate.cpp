@@ -3,6 +3,8 @@
 #include <linux/ipsec.h>
 #include <linux/pfkeyv2.h>
 
+#include <cstring>
+
 namespace nemokey::pfkey {
 namespace {
 
@@ -137,7 +139,23 @@ Result<PfkeyMigrate> migrate_from_message(const PfkeyMessage& msg) {
 Result<PfkeyMigrate> decode_migrate(std::span<const uint8_t> bytes) {
     auto msg = decode(bytes);
     if (!msg) return msg.error();
-    return migrate_from_message(*msg);
+    auto m = migrate_from_message(*msg);
+    if (m || m.error().extension.empty()) return m;
+    // The model keeps no offsets: find the named extension in the bytes
+    // (decode() has validated the framing walked here).
+    CodecError e = m.error();
+    for (size_t off = 16; off + 4 <= bytes.size();) {
+        uint16_t words, type;
+        std::memcpy(&words, bytes.data() + off, 2);
+        std::memcpy(&type, bytes.data() + off + 2, 2);
+        if (extension_type_name(type) == e.extension) {
+            e.offset = off;
+            break;
+        }
+        if (words == 0) break;
+        off += size_t{words} * 8;
+    }
+    return e;
 }
 
 }  // namespace nemokey::pfkey

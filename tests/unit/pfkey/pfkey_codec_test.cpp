@@ -327,6 +327,18 @@ TEST(PfkeyMalformed, UnknownExtensionKeptButRejectedByMigrate) {
         << m.error().to_string();
 }
 
+TEST(PfkeyMalformed, MigrateErrorsFromBytesCarryTheExtensionOffset) {
+    auto b = golden();
+    b[160 + 6] = 7;  // SADB_X_EXT_POLICY direction 7
+    auto r = decode_migrate(b);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().extension, "SADB_X_EXT_POLICY");
+    EXPECT_EQ(r.error().offset, 160u);
+    EXPECT_EQ(r.error().to_string(),
+              "SADB_X_MIGRATE SADB_X_EXT_POLICY at offset 160: direction 7 is not inbound (1), "
+              "outbound (2) or forward (3)");
+}
+
 TEST(PfkeyMalformed, MigrateSemanticChecks) {
     auto base = *decode(golden());
     {
