@@ -7,6 +7,7 @@
 #include <linux/pfkeyv2.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -46,6 +47,24 @@ TEST(PfkeyMigrate, KmaddressIsOptional) {
     ASSERT_TRUE(back);
     EXPECT_FALSE(back->kmaddress);
     EXPECT_EQ(*back, m);
+}
+
+TEST(PfkeyMigrate, ExtensionsInAnyOrder) {
+    // Linux's parse_exthdrs indexes extensions by type, whatever their
+    // order (RFC 2367 sec. 2.3 only recommends one): so does the decoder,
+    // and the message keeps the order it came in.
+    auto msg = to_message(migrate_v6());
+    std::reverse(msg.extensions.begin(), msg.extensions.end());
+    auto bytes = encode(msg);
+    ASSERT_TRUE(bytes);
+    EXPECT_NE(*bytes, hex(kMigrateV6));
+    auto back = decode(*bytes);
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(*back, msg);
+    EXPECT_EQ(extension_type(back->extensions.front()), SADB_X_EXT_POLICY);
+    auto typed = migrate_from_message(*back);
+    ASSERT_TRUE(typed) << typed.error().to_string();
+    EXPECT_EQ(*typed, migrate_v6());
 }
 
 TEST(PfkeyMigrate, Ipv4GoldenVector) {
