@@ -166,11 +166,14 @@ int live(const Options& o, Printer& p) {
     }
     if (!pf && !nl) return kExitKernel;
     int failures = 0;
-    // Replies that arrived during registration are events too.
+    // Messages queued while registering are events too (re-encoded: the
+    // socket keeps them decoded).
     if (pf) {
         while (true) {
-            auto b = pf->receive_bytes(std::chrono::milliseconds(0));
-            if (!b) break;
+            auto m = pf->receive(std::chrono::milliseconds(0));
+            if (!m) break;
+            auto b = encode(*m);
+            if (!b) continue;
             if (!p.handle(Datagram{std::chrono::system_clock::now(), Source::pfkey, std::move(b).value()}))
                 return kExitOk;
         }

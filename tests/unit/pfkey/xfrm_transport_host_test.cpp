@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "pfkey/transport/xfrm_socket.hpp"
 #include "pfkey/translate/migrate_translate.hpp"
@@ -169,6 +173,32 @@ TEST_F(XfrmHost, EventsArrivingDuringARequestAreQueued) {
     auto none = (*s)->receive(std::chrono::milliseconds(50));
     ASSERT_FALSE(none);
     EXPECT_EQ(none.error().kind, TransportError::Kind::timeout);
+}
+
+TEST_F(XfrmHost, KmmonitorPrintsOneJsonLinePerEvent) {
+    // kmmonitor runs in this namespace (a child inherits it); PF_KEY is not
+    // on the build host, so --no-pfkey.
+    const std::string cmd = std::string(KMMONITOR_PATH) + " --no-pfkey -j --count 2 --timeout 10 policy";
+    FILE* out = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(out, nullptr);
+    // Let it subscribe, then cause two policy events (and an ack it ignores).
+    ::usleep(300 * 1000);
+    ASSERT_TRUE(sock_->request(policy("2001:db8:3::100")));
+    ASSERT_TRUE(sock_->request(XfrmMessage{XFRM_MSG_FLUSHPOLICY, 0, 0, 0, PolicyFlush{}, {}}));
+    std::string text;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, out)) text += buf;
+    EXPECT_EQ(::pclose(out), 0);
+    const auto nl = text.find('\n');
+    ASSERT_NE(nl, std::string::npos) << text;
+    const auto first = nlohmann::json::parse(text.substr(0, nl));
+    EXPECT_EQ(first["source"], "xfrm");
+    EXPECT_EQ(first["type"], "XFRM_MSG_NEWPOLICY");
+    EXPECT_EQ(first["sel"], "2001:db8:1::100/128->::/0");
+    EXPECT_EQ(first["tmpls"][0]["tunnel"], "2001:db8:3::100->2001:db8::1");
+    EXPECT_EQ(first["tmpls"][0]["reqid"], 7);
+    const auto second = nlohmann::json::parse(text.substr(nl + 1));
+    EXPECT_EQ(second["type"], "XFRM_MSG_FLUSHPOLICY");
 }
 
 }  // namespace
