@@ -42,7 +42,9 @@ IpAddress last_of(const net::Prefix& p) {
 
 bool less_equal(const IpAddress& a, const IpAddress& b) { return bytes_of(a) <= bytes_of(b); }
 
-std::string format_time(long long t) {
+}  // namespace
+
+std::string format_utc(long long t) {
     std::time_t tt = static_cast<std::time_t>(t);
     struct tm tm {};
     gmtime_r(&tt, &tm);
@@ -50,8 +52,6 @@ std::string format_time(long long t) {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
-
-}  // namespace
 
 bool AddressRange::contains(const IpAddress& a) const {
     return a.index() == min.index() && less_equal(min, a) && less_equal(a, max);
@@ -198,8 +198,8 @@ std::string describe(const CertificateIdentity& id) {
     line("subject:", id.subject);
     line("issuer:", id.issuer);
     line("serial:", id.serial);
-    line("not-before:", format_time(id.not_before));
-    line("not-after:", format_time(id.not_after));
+    line("not-before:", format_utc(id.not_before));
+    line("not-after:", format_utc(id.not_after));
     line("ca:", id.is_ca ? "yes" : "no");
     if (id.role) line("role:", std::string(to_string(*id.role)));
     for (const auto& d : id.dns_names) line("san-fqdn:", d);

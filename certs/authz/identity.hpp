@@ -56,6 +56,9 @@ struct CertificateIdentity {
 // canonical form RFC 3779 sec. 2.2.3.6 requires.
 Result<CertificateIdentity> extract_identity(X509* cert);
 
+// Unix seconds as "YYYY-MM-DDTHH:MM:SSZ".
+std::string format_utc(long long unix_seconds);
+
 // Multi-line human summary, used by `mobcert show`.
 std::string describe(const CertificateIdentity& id);
 

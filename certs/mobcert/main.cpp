@@ -161,15 +161,6 @@ T must(Result<T> r) {
     return r.take();
 }
 
-std::string utc(long long t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    struct tm tm {};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 int cmd_init_ca(const Args& a) {
     InitOptions o;
     if (auto v = a.get("name")) o.common_name = *v;
@@ -250,7 +241,7 @@ int cmd_show(const Args& a) {
         // serial, role, identity, not-after, status.
         for (const auto& e : must(CertificateAuthority::read_index(ca_dir(a))))
             std::printf("%s\t%s\t%s\t%s\t%s\n", e.serial.c_str(), std::string(to_string(e.role)).c_str(),
-                        e.id.c_str(), utc(e.not_after).c_str(), e.revoked ? "revoked" : "valid");
+                        e.id.c_str(), format_utc(e.not_after).c_str(), e.revoked ? "revoked" : "valid");
         return kOk;
     }
     bool first = true;

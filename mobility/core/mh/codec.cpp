@@ -17,19 +17,8 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-DecodeError make_error(DecodeErrorKind kind, size_t offset, uint32_t value, std::string detail,
-                       ReceiverReaction reaction = ReceiverReaction::silently_discard) {
-    DecodeError e;
-    e.kind = kind;
-    e.offset = offset;
-    e.value = value;
-    e.reaction = reaction;
-    e.detail = std::move(detail);
-    return e;
-}
-
 DecodeError unencodable(std::string detail, uint32_t value = 0) {
-    return make_error(DecodeErrorKind::unencodable, 0, value, std::move(detail));
+    return decode_error(DecodeErrorKind::unencodable, 0, value, std::move(detail));
 }
 
 // Octets after the 6-octet common part, before the options, per MH Type
@@ -124,7 +113,7 @@ struct OptionCursor {
 };
 
 DecodeError bad_length(const OptionCursor& c, const char* expected) {
-    return make_error(DecodeErrorKind::bad_option_length, c.offset + 1, c.length,
+    return decode_error(DecodeErrorKind::bad_option_length, c.offset + 1, c.length,
                       option_label(c.type) + " has Option Length " + std::to_string(c.length) +
                           ", expected " + expected);
 }
@@ -144,14 +133,14 @@ Result<FlowIdentification> decode_flow_identification(const OptionCursor& c) {
             continue;
         }
         if (i + 2 > c.length || i + 2 + c.data[i + 1] > c.length)
-            return make_error(DecodeErrorKind::option_overrun, at, t,
+            return decode_error(DecodeErrorKind::option_overrun, at, t,
                               "Flow Identification sub-option type " + std::to_string(t) +
                                   " runs past the end of its option");
         const uint8_t len = c.data[i + 1];
         const uint8_t* d = c.data + i + 2;
         if (t == fid_sub_binding_reference) {
             if (len == 0 || len % 2 != 0)
-                return make_error(DecodeErrorKind::bad_option_length, at + 1, len,
+                return decode_error(DecodeErrorKind::bad_option_length, at + 1, len,
                                   "Binding Reference sub-option length " + std::to_string(len) +
                                       " is not a non-zero multiple of 2");
             FlowBindingReference r;
@@ -159,7 +148,7 @@ Result<FlowIdentification> decode_flow_identification(const OptionCursor& c) {
             f.sub_options.emplace_back(std::move(r));
         } else if (t == fid_sub_traffic_selector) {
             if (len < 2)
-                return make_error(DecodeErrorKind::bad_option_length, at + 1, len,
+                return decode_error(DecodeErrorKind::bad_option_length, at + 1, len,
                                   "Traffic Selector sub-option length " + std::to_string(len) +
                                       " is below 2");
             FlowTrafficSelector s;
@@ -251,11 +240,11 @@ Result<MobilityOptions> decode_options_impl(std::span<const uint8_t> r, size_t b
             continue;
         }
         if (i + 2 > r.size())
-            return make_error(DecodeErrorKind::option_overrun, base + i, t,
+            return decode_error(DecodeErrorKind::option_overrun, base + i, t,
                               option_label(t) + " has no room for its Option Length octet");
         const uint8_t len = r[i + 1];
         if (i + 2 + len > r.size())
-            return make_error(DecodeErrorKind::option_overrun, base + i + 1, len,
+            return decode_error(DecodeErrorKind::option_overrun, base + i + 1, len,
                               option_label(t) + " with Option Length " + std::to_string(len) +
                                   " runs " + std::to_string(i + 2 + len - r.size()) +
                                   " octets past the end of the message");
@@ -263,12 +252,12 @@ Result<MobilityOptions> decode_options_impl(std::span<const uint8_t> r, size_t b
             // RFC 6275 sec. 6.2.7: Binding Authorization Data is the last
             // option (the authenticator covers the message up to it).
             if (seen_authorization_data)
-                return make_error(DecodeErrorKind::option_after_authorization_data, base + i, t,
+                return decode_error(DecodeErrorKind::option_after_authorization_data, base + i, t,
                                   option_label(t) + " follows the Binding Authorization Data option");
             if (strict && is_known_type(t)) {
                 const Alignment a = required_alignment(t, len);
                 if (padding_for(base + i, a.x, a.y) != 0)
-                    return make_error(DecodeErrorKind::misaligned_option, base + i, t,
+                    return decode_error(DecodeErrorKind::misaligned_option, base + i, t,
                                       option_label(t) + " at offset " + std::to_string(base + i) +
                                           " breaks its " + std::to_string(a.x) + "n+" +
                                           std::to_string(a.y) + " alignment");
@@ -668,7 +657,7 @@ Result<MobilityOptions> decode_options(std::span<const uint8_t> region, size_t b
 
 Result<DecodedMessage> decode(std::span<const uint8_t> mh, const DecodeOptions& options) {
     if (mh.size() < 8)
-        return make_error(DecodeErrorKind::truncated, mh.size(), static_cast<uint32_t>(mh.size()),
+        return decode_error(DecodeErrorKind::truncated, mh.size(), static_cast<uint32_t>(mh.size()),
                           "Mobility Header of " + std::to_string(mh.size()) +
                               " octets is shorter than its 8-octet minimum");
     MobilityHeader h;
@@ -679,18 +668,18 @@ Result<DecodedMessage> decode(std::span<const uint8_t> mh, const DecodeOptions& 
     h.checksum = get16(mh.data() + 4);
     const size_t total = h.length_octets();
     if (total != mh.size())
-        return make_error(DecodeErrorKind::bad_header_length, 1, h.header_len,
+        return decode_error(DecodeErrorKind::bad_header_length, 1, h.header_len,
                           "Header Len " + std::to_string(h.header_len) + " means " +
                               std::to_string(total) + " octets but the packet holds " +
                               std::to_string(mh.size()));
     // RFC 6275 sec. 9.2: a checksum that does not verify -> silent discard.
     if (options.verify_checksum && mh_checksum(*options.verify_checksum, mh) != 0)
-        return make_error(DecodeErrorKind::bad_checksum, 4, h.checksum,
+        return decode_error(DecodeErrorKind::bad_checksum, 4, h.checksum,
                           "checksum " + hex16(h.checksum) +
                               " does not verify over the IPv6 pseudo-header");
     // RFC 6275 sec. 9.2: unknown MH Type -> Binding Error status 2.
     if (h.mh_type > 7) {
-        DecodeError e = make_error(DecodeErrorKind::unrecognized_mh_type, 2, h.mh_type,
+        DecodeError e = decode_error(DecodeErrorKind::unrecognized_mh_type, 2, h.mh_type,
                                    "MH Type " + std::to_string(h.mh_type) + " is not recognized",
                                    ReceiverReaction::discard_send_binding_error);
         e.binding_error_status = static_cast<uint8_t>(BindingErrorStatus::unrecognized_mh_type_value);
@@ -699,7 +688,7 @@ Result<DecodedMessage> decode(std::span<const uint8_t> mh, const DecodeOptions& 
     // RFC 6275 sec. 9.2: Payload Proto must be IPPROTO_NONE (59); otherwise
     // discard and send ICMP Parameter Problem code 0 pointing at it.
     if (h.payload_proto != ip_proto_none)
-        return make_error(DecodeErrorKind::bad_payload_proto, 0, h.payload_proto,
+        return decode_error(DecodeErrorKind::bad_payload_proto, 0, h.payload_proto,
                           "Payload Proto " + std::to_string(h.payload_proto) +
                               " is not 59 (no next header)",
                           ReceiverReaction::discard_send_icmp_parameter_problem);
@@ -707,7 +696,7 @@ Result<DecodedMessage> decode(std::span<const uint8_t> mh, const DecodeOptions& 
     // ICMP Parameter Problem code 0 pointing at Header Len.
     const uint8_t min_hl = *minimum_header_len(h.mh_type);
     if (h.header_len < min_hl)
-        return make_error(DecodeErrorKind::bad_header_length, 1, h.header_len,
+        return decode_error(DecodeErrorKind::bad_header_length, 1, h.header_len,
                           "Header Len " + std::to_string(h.header_len) + " is below " +
                               std::to_string(min_hl) + ", the minimum for MH Type " +
                               std::to_string(h.mh_type),

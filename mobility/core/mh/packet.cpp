@@ -12,17 +12,6 @@ using namespace wire;
 
 constexpr size_t ipv6_header_octets = 40;
 
-DecodeError error(DecodeErrorKind kind, size_t offset, uint32_t value, std::string detail,
-                  ReceiverReaction reaction = ReceiverReaction::silently_discard) {
-    DecodeError e;
-    e.kind = kind;
-    e.offset = offset;
-    e.value = value;
-    e.reaction = reaction;
-    e.detail = std::move(detail);
-    return e;
-}
-
 bool is_loopback(const Ipv6Address& a) {
     for (size_t i = 0; i < 15; ++i)
         if (a.bytes[i] != 0) return false;
@@ -46,13 +35,13 @@ std::vector<uint8_t> encode_home_address_destination_options(uint8_t next_header
 
 Result<DestinationOptions> decode_destination_options(std::span<const uint8_t> b, bool strict) {
     if (b.size() < 8)
-        return error(DecodeErrorKind::truncated, 0, static_cast<uint32_t>(b.size()),
+        return decode_error(DecodeErrorKind::truncated, 0, static_cast<uint32_t>(b.size()),
                      "Destination Options header needs 8 octets, " + std::to_string(b.size()) + " left");
     DestinationOptions out;
     out.next_header = b[0];
     out.length = (size_t{b[1]} + 1) * 8;
     if (out.length > b.size())
-        return error(DecodeErrorKind::bad_extension_header, 1, b[1],
+        return decode_error(DecodeErrorKind::bad_extension_header, 1, b[1],
                      "Destination Options Hdr Ext Len " + std::to_string(b[1]) + " means " +
                          std::to_string(out.length) + " octets, " + std::to_string(b.size()) + " left");
     size_t i = 2;
@@ -63,31 +52,31 @@ Result<DestinationOptions> decode_destination_options(std::span<const uint8_t> b
             continue;
         }
         if (i + 2 > out.length || i + 2 + b[i + 1] > out.length)
-            return error(DecodeErrorKind::option_overrun, i, t,
+            return decode_error(DecodeErrorKind::option_overrun, i, t,
                          "destination option type " + std::to_string(t) +
                              " runs past the end of its header");
         const uint8_t len = b[i + 1];
         if (t == home_address_option_type) {
             if (len != 16)
-                return error(DecodeErrorKind::bad_option_length, i + 1, len,
+                return decode_error(DecodeErrorKind::bad_option_length, i + 1, len,
                              "Home Address option has Option Length " + std::to_string(len) +
                                  ", expected 16");
             if (out.home_address)
-                return error(DecodeErrorKind::bad_extension_header, i, t,
+                return decode_error(DecodeErrorKind::bad_extension_header, i, t,
                              "a second Home Address option in one packet");
             if (strict && i % 8 != 6)
-                return error(DecodeErrorKind::misaligned_option, i, t,
+                return decode_error(DecodeErrorKind::misaligned_option, i, t,
                              "Home Address option at offset " + std::to_string(i) +
                                  " breaks its 8n+6 alignment");
             const Ipv6Address a = get_v6(b.data() + i + 2);
             if (a.is_multicast() || a.is_link_local() || a.is_unspecified() || is_loopback(a))
-                return error(DecodeErrorKind::bad_option_value, i + 2, 0,
+                return decode_error(DecodeErrorKind::bad_option_value, i + 2, 0,
                              "Home Address " + a.to_string() + " is not a unicast routable address");
             out.home_address = HomeAddressOption{a};
         } else if (t != 1 && (t & 0xc0) != 0) {
             // RFC 8200 sec. 4.2: action bits 01/10/11 mean discard (10 and
             // 11 also ask for ICMP Parameter Problem code 2).
-            return error(DecodeErrorKind::bad_extension_header, i, t,
+            return decode_error(DecodeErrorKind::bad_extension_header, i, t,
                          "unrecognized destination option type " + std::to_string(t) +
                              " whose action is to discard the packet",
                          (t & 0xc0) == 0x40 ? ReceiverReaction::silently_discard
@@ -112,17 +101,17 @@ std::vector<uint8_t> encode_type2_routing_header(const Type2RoutingHeader& rh) {
 
 Result<Type2RoutingHeader> decode_type2_routing_header(std::span<const uint8_t> b) {
     if (b.size() < 24)
-        return error(DecodeErrorKind::truncated, 0, static_cast<uint32_t>(b.size()),
+        return decode_error(DecodeErrorKind::truncated, 0, static_cast<uint32_t>(b.size()),
                      "type 2 routing header needs 24 octets, " + std::to_string(b.size()) + " left");
     if (b[2] != routing_type_2)
-        return error(DecodeErrorKind::bad_extension_header, 2, b[2],
+        return decode_error(DecodeErrorKind::bad_extension_header, 2, b[2],
                      "Routing Type " + std::to_string(b[2]) + " is not 2",
                      ReceiverReaction::discard_send_icmp_parameter_problem);
     if (b[1] != 2)
-        return error(DecodeErrorKind::bad_extension_header, 1, b[1],
+        return decode_error(DecodeErrorKind::bad_extension_header, 1, b[1],
                      "type 2 routing header Hdr Ext Len " + std::to_string(b[1]) + " is not 2");
     if (b[3] > 1)
-        return error(DecodeErrorKind::bad_extension_header, 3, b[3],
+        return decode_error(DecodeErrorKind::bad_extension_header, 3, b[3],
                      "type 2 routing header Segments Left " + std::to_string(b[3]) + " exceeds 1");
     return Type2RoutingHeader{b[0], b[3], get_v6(b.data() + 8)};
 }
@@ -163,14 +152,14 @@ Result<std::vector<uint8_t>> encode_packet(const MhPacket& p) {
 
 Result<DecodedPacket> decode_packet(std::span<const uint8_t> b, bool strict) {
     if (b.size() < ipv6_header_octets)
-        return error(DecodeErrorKind::truncated, b.size(), static_cast<uint32_t>(b.size()),
+        return decode_error(DecodeErrorKind::truncated, b.size(), static_cast<uint32_t>(b.size()),
                      "IPv6 packet of " + std::to_string(b.size()) + " octets is shorter than its header");
     if ((b[0] >> 4) != 6)
-        return error(DecodeErrorKind::bad_ipv6_header, 0, b[0] >> 4,
+        return decode_error(DecodeErrorKind::bad_ipv6_header, 0, b[0] >> 4,
                      "IP version " + std::to_string(b[0] >> 4) + " is not 6");
     const size_t payload = get16(b.data() + 4);
     if (ipv6_header_octets + payload > b.size())
-        return error(DecodeErrorKind::bad_ipv6_header, 4, static_cast<uint32_t>(payload),
+        return decode_error(DecodeErrorKind::bad_ipv6_header, 4, static_cast<uint32_t>(payload),
                      "Payload Length " + std::to_string(payload) + " runs past the " +
                          std::to_string(b.size()) + "-octet packet");
     const auto pkt = b.first(ipv6_header_octets + payload);
@@ -201,7 +190,7 @@ Result<DecodedPacket> decode_packet(std::span<const uint8_t> b, bool strict) {
                 return e;
             }
             if (!d->home_address)
-                return error(DecodeErrorKind::bad_extension_header, off, 0,
+                return decode_error(DecodeErrorKind::bad_extension_header, off, 0,
                              "Destination Options header before the MH carries no Home Address option");
             out.packet.home_address = d->home_address;
             next_field = off;
@@ -210,7 +199,7 @@ Result<DecodedPacket> decode_packet(std::span<const uint8_t> b, bool strict) {
         } else if (next == ip_proto_mobility_header) {
             break;
         } else {
-            return error(DecodeErrorKind::bad_ipv6_header, next_field, next,
+            return decode_error(DecodeErrorKind::bad_ipv6_header, next_field, next,
                          "Next Header " + std::to_string(next) + " at offset " + std::to_string(off) +
                              " is not a header expected before a Mobility Header");
         }
@@ -245,16 +234,16 @@ Result<UdpEncapsulated> decode_udp_payload(std::span<const uint8_t> payload, boo
     size_t off = 0;
     if (tlv_header_format) {
         if (payload.size() < 4)
-            return error(DecodeErrorKind::bad_udp_encapsulation, 0, static_cast<uint32_t>(payload.size()),
+            return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, static_cast<uint32_t>(payload.size()),
                          "UDP payload of " + std::to_string(payload.size()) +
                              " octets has no room for the 4-octet TLV header");
         const size_t len = get16(payload.data() + 1);
         if (len != payload.size() - 4)
-            return error(DecodeErrorKind::bad_udp_encapsulation, 1, static_cast<uint32_t>(len),
+            return decode_error(DecodeErrorKind::bad_udp_encapsulation, 1, static_cast<uint32_t>(len),
                          "TLV header Length " + std::to_string(len) + " disagrees with the " +
                              std::to_string(payload.size() - 4) + " octets that follow");
         if (payload[0] != udp_tlv_type_ip_packet)
-            return error(DecodeErrorKind::bad_udp_encapsulation, 0, payload[0],
+            return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, payload[0],
                          "TLV header Type " + std::to_string(payload[0]) + " does not announce an IP packet");
         out.tlv = UdpTlvHeader{payload[0]};
         off = 4;

@@ -53,6 +53,18 @@ struct DecodeError {
     std::string message() const;  // "<kind> at offset N (value V): detail"
 };
 
+inline DecodeError decode_error(DecodeErrorKind kind, size_t offset, uint32_t value,
+                                std::string detail,
+                                ReceiverReaction reaction = ReceiverReaction::silently_discard) {
+    DecodeError e;
+    e.kind = kind;
+    e.offset = offset;
+    e.value = value;
+    e.reaction = reaction;
+    e.detail = std::move(detail);
+    return e;
+}
+
 // A small expected-like result: a value or a DecodeError.
 template <class T>
 class Result {
