@@ -29,6 +29,7 @@ struct Example {
     const char* golden;     // under tests/unit/conf/golden/
     Role role;
 };
+void PrintTo(const Example& e, std::ostream* os) { *os << e.main_file; }
 
 const Example examples[] = {
     {"home-agent/ha.toml", "home-agent.json", Role::home_agent},

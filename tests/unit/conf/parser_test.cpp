@@ -495,6 +495,7 @@ struct ErrorCase {
     std::string after;                                       // search for `at` after this text
     std::string message;
 };
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
 
 class MainFileErrors : public ParserTest, public ::testing::WithParamInterface<ErrorCase> {};
 

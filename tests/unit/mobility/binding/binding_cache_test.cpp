@@ -211,6 +211,7 @@ struct VerdictCase {
     AuthorizationVerdict verdict;
     BindingAckStatus status;
 };
+void PrintTo(const VerdictCase& c, std::ostream* os) { *os << static_cast<int>(c.status); }
 
 class CacheVerdict : public CacheTest, public ::testing::WithParamInterface<VerdictCase> {};
 

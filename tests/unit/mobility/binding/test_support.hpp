@@ -1,6 +1,8 @@
 // Helpers shared by the binding state-machine tests.
 #pragma once
 
+#include <ostream>
+
 #include <gtest/gtest.h>
 
 #include <string_view>
@@ -54,3 +56,10 @@ size_t index_of(const Actions& actions) {
 inline TimePoint at_ms(int64_t ms) { return TimePoint{Duration{ms}}; }
 
 }  // namespace nemokey::mobility::binding::testing
+
+// Parameterised tests print a status as its number, not as raw bytes.
+namespace nemokey::mobility::mh {
+inline void PrintTo(BindingAckStatus status, std::ostream* os) {
+    *os << "status " << static_cast<int>(status);
+}
+}  // namespace nemokey::mobility::mh
