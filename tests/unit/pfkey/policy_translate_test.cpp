@@ -17,17 +17,7 @@ namespace nemokey::pfkey {
 namespace {
 
 using testing::ip;
-
-net::IpAddress random_ip(std::mt19937& rng, bool v6) {
-    if (v6) {
-        net::Ipv6Address a;
-        for (auto& b : a.bytes) b = uint8_t(rng());
-        return a;
-    }
-    net::Ipv4Address a;
-    for (auto& b : a.bytes) b = uint8_t(rng());
-    return a;
-}
+using testing::random_ip;
 
 PfkeyMessage random_spd(std::mt19937& rng) {
     static const uint8_t ulprotos[] = {255, 6, 17, 58, 135};

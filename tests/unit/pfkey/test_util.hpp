@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <random>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,18 @@ inline net::IpAddress ip(std::string_view s) {
     auto a = net::parse_ip_address(s);
     if (!a) throw std::invalid_argument("bad address in test");
     return *a;
+}
+
+// A random address of one family, for generated (property) tests.
+inline net::IpAddress random_ip(std::mt19937& rng, bool v6) {
+    if (v6) {
+        net::Ipv6Address a;
+        for (auto& b : a.bytes) b = uint8_t(rng());
+        return a;
+    }
+    net::Ipv4Address a;
+    for (auto& b : a.bytes) b = uint8_t(rng());
+    return a;
 }
 
 }  // namespace nemokey::pfkey::testing

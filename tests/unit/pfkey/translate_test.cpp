@@ -14,6 +14,7 @@ namespace {
 
 using testing::hex;
 using testing::ip;
+using testing::random_ip;
 
 TEST(Translate, GoldenPfkeyBecomesGoldenXfrm) {
     auto p = decode_migrate(hex(testing::kMigrateV6));
@@ -26,17 +27,6 @@ TEST(Translate, GoldenPfkeyBecomesGoldenXfrm) {
     auto back = to_pfkey(*x);
     ASSERT_TRUE(back) << back.error().to_string();
     EXPECT_EQ(*back, *p);
-}
-
-net::IpAddress random_ip(std::mt19937& rng, bool v6) {
-    if (v6) {
-        net::Ipv6Address a;
-        for (auto& b : a.bytes) b = uint8_t(rng());
-        return a;
-    }
-    net::Ipv4Address a;
-    for (auto& b : a.bytes) b = uint8_t(rng());
-    return a;
 }
 
 PfkeyMigrate random_pfkey(std::mt19937& rng) {
