@@ -9,6 +9,7 @@
 
 #include "pfkey/xfrm/xfrm_build.hpp"
 #include "tests/unit/pfkey/test_util.hpp"
+#include "tests/unit/pfkey/xfrm_test_util.hpp"
 
 namespace nemokey::pfkey::xfrm {
 namespace {
@@ -28,18 +29,7 @@ struct Aligned {
 };
 
 TEST(LibnlXfrmCrosscheck, EspStateReadsTheSame) {
-    StateInfo s;
-    s.info.sel = make_selector({ip("2001:db8:1::100"), 128}, {ip("::"), 0});
-    s.info.id.daddr = to_xfrm_address(ip("2001:db8::1"));
-    s.info.id.spi = htonl(0x1000);
-    s.info.id.proto = IPPROTO_ESP;
-    s.info.saddr = to_xfrm_address(ip("2001:db8:3::100"));
-    s.info.family = AF_INET6;
-    s.info.mode = XFRM_MODE_TUNNEL;
-    s.info.reqid = 7;
-    s.info.lft = infinite_lifetime();
-    s.auth_trunc = Algorithm{"hmac(sha256)", 256, 128, Bytes(32, 0x11)};
-    s.crypt = Algorithm{"cbc(aes)", 128, 0, Bytes(16, 0x22)};
+    StateInfo s = testing::esp_tunnel_state(7);
     auto bytes = encode(XfrmMessage{XFRM_MSG_NEWSA, 0, 1, 0, s, {}});
     ASSERT_TRUE(bytes);
     Aligned a(*bytes);

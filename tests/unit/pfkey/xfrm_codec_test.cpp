@@ -9,6 +9,7 @@
 #include "pfkey/xfrm/xfrm_build.hpp"
 #include "pfkey/xfrm/xfrm_message.hpp"
 #include "tests/unit/pfkey/golden.hpp"
+#include "tests/unit/pfkey/xfrm_test_util.hpp"
 
 namespace nemokey::pfkey::xfrm {
 namespace {
@@ -160,18 +161,7 @@ TEST(XfrmState, Route2StateCarriesCareOfAddress) {
 }
 
 TEST(XfrmState, EspStateWithAlgorithmsRoundTrips) {
-    StateInfo s;
-    s.info.sel = make_selector({ip("2001:db8:1::100"), 128}, {ip("::"), 0});
-    s.info.id.daddr = to_xfrm_address(ip("2001:db8::1"));
-    s.info.id.spi = htonl(0x1000);
-    s.info.id.proto = IPPROTO_ESP;
-    s.info.saddr = to_xfrm_address(ip("2001:db8:3::100"));
-    s.info.family = AF_INET6;
-    s.info.mode = XFRM_MODE_TUNNEL;
-    s.info.reqid = 1;
-    s.info.lft = infinite_lifetime();
-    s.auth_trunc = Algorithm{"hmac(sha256)", 256, 128, Bytes(32, 0x11)};
-    s.crypt = Algorithm{"cbc(aes)", 128, 0, Bytes(16, 0x22)};
+    StateInfo s = testing::esp_tunnel_state(1);
     XfrmMessage m{XFRM_MSG_NEWSA, NLM_F_REQUEST | NLM_F_ACK, 11, 0, s, {}};
     auto bytes = encode(m);
     ASSERT_TRUE(bytes) << bytes.error().to_string();
