@@ -1,4 +1,4 @@
-# Assertions for kernel-VM scenarios (bash; source it).
+# Assertions for test scripts: kernel-VM scenarios and shell unit tests (bash; source it).
 #   check "what" command...   runs command; counts and prints ok/FAIL
 #   check_done                prints the totals; returns non-zero on any failure
 CHECK_PASS=0

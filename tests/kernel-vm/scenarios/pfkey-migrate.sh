@@ -5,7 +5,7 @@
 # and changes nothing; which namespaces hear a MIGRATE issued in a
 # namespace is asserted against the kernel version. The checks live in
 # pfkey_vm_migrate (C++); kmmonitor watches the namespace meanwhile.
-source "$NK_SRC/tests/kernel-vm/lib/check.sh"
+source "$NK_SRC/tests/lib/check.sh"
 bin=$NK_BUILD/tests/unit/pfkey/pfkey_vm_migrate
 kmmonitor=$NK_BUILD/pfkey/kmmonitor/kmmonitor
 ns=nk-pfkey

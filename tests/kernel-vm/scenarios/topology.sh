@@ -3,7 +3,7 @@
 # states, ESP, an ip6ip6 tunnel, a PF_KEY socket), link delay is settable,
 # and teardown leaves nothing behind (guest-run checks the whole kernel too).
 source "$NK_SRC/tests/kernel-vm/lib/topology.sh"
-source "$NK_SRC/tests/kernel-vm/lib/check.sh"
+source "$NK_SRC/tests/lib/check.sh"
 probe=$NK_BUILD/tests/kernel-vm/nk_probe
 trap topo_down EXIT
 

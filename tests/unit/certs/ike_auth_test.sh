@@ -23,11 +23,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-pass=0 fail=0
-check() {  # check "what" command...
-  local what=$1; shift
-  if "$@"; then pass=$((pass + 1)); echo "ok   $what"; else fail=$((fail + 1)); echo "FAIL $what"; fi
-}
+source "$(dirname "$0")/../../lib/check.sh"
 
 ca=$work/ca
 ha=$ca/nodes/ha.example.net
@@ -137,6 +133,5 @@ check "3: IKE_SA refused (AUTHENTICATION_FAILED)" grep -q "AUTHENTICATION_FAILED
 check "3: home agent found the certificate revoked" \
   grep -q "certificate was revoked on .* reason: key compromise" "$work/ha.log"
 
-[[ $fail -eq 0 ]] || { echo "--- ha log:"; tail -40 "$work/ha.log"; echo "--- mn log:"; tail -20 "$work/mn.log"; }
-echo "$pass passed, $fail failed"
-exit $((fail > 0))
+((CHECK_FAIL == 0)) || { echo "--- ha log:"; tail -40 "$work/ha.log"; echo "--- mn log:"; tail -20 "$work/mn.log"; }
+check_done

@@ -18,11 +18,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-pass=0 fail=0
-check() {  # check "what" command...
-  local what=$1; shift
-  if "$@"; then pass=$((pass + 1)); echo "ok   $what"; else fail=$((fail + 1)); echo "FAIL $what"; fi
-}
+source "$(dirname "$0")/../../lib/check.sh"
 
 ca=$work/ca
 "$mobcert" init-ca --ca-dir "$ca" --name "swanctl test CA" >/dev/null || { echo "init-ca failed"; exit 1; }
@@ -91,6 +87,5 @@ for _ in $(seq 100); do
 done
 pid=""
 check "$kind: stops on SIGTERM (got $rc)" test "$rc" = 0
-[[ $fail -eq 0 ]] || { echo "--- daemon log:"; tail -50 "$work/log"; }
-echo "$pass passed, $fail failed"
-exit $((fail > 0))
+((CHECK_FAIL == 0)) || { echo "--- daemon log:"; tail -50 "$work/log"; }
+check_done

@@ -8,11 +8,7 @@ set -uo pipefail
 daemon=${1:?usage: embedded_charon_test.sh IKEBRIDGED}
 work=$(mktemp -d)
 trap 'pkill -KILL -f "$work/vici" 2>/dev/null; rm -rf "$work"' EXIT
-pass=0 fail=0
-check() {  # check "what" command...
-  local what=$1; shift
-  if "$@"; then pass=$((pass + 1)); echo "ok   $what"; else fail=$((fail + 1)); echo "FAIL $what"; fi
-}
+source "$(dirname "$0")/../../lib/check.sh"
 kernel_state() {  # what charon's kernel-netlink could leave behind
   ip xfrm state list; ip xfrm policy list; ip rule list; ip route list table all 2>/dev/null | grep -v '^local\|^broadcast\|^multicast' | sort
 }
@@ -43,6 +39,5 @@ for run in 1 2; do
   check "run $run: vici socket removed" test ! -e "$work/vici"
   check "run $run: kernel state unchanged" test "$(kernel_state)" = "$before"
 done
-[[ $fail -eq 0 ]] || { echo "--- daemon log:"; cat "$work"/log.*; }
-echo "$pass passed, $fail failed"
-exit $((fail > 0))
+((CHECK_FAIL == 0)) || { echo "--- daemon log:"; cat "$work"/log.*; }
+check_done
