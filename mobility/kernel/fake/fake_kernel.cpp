@@ -1,0 +1,257 @@
+#include "mobility/kernel/fake/fake_kernel.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "mobility/kernel/marks.hpp"
+
+namespace nemokey::mobility::kernel {
+
+namespace {
+
+constexpr size_t xfrm_max_depth = 6;  // XFRM_MAX_DEPTH
+
+template <class Map, class Key, class Value>
+int install(Map& map, const Key& key, const Value& value, InstallMode mode) {
+    auto it = map.find(key);
+    if (it != map.end() && mode == InstallMode::create) return EEXIST;
+    map.insert_or_assign(key, value);
+    return 0;
+}
+
+template <class Map, class Key>
+int remove(Map& map, const Key& key, bool if_present, int missing_errno) {
+    if (map.erase(key) == 0) return if_present ? 0 : missing_errno;
+    return 0;
+}
+
+// net/xfrm/xfrm_policy.c migrate_tmpl_match(): mode, protocol and reqid (0 =
+// any) must agree; tunnel and BEET templates must also have the old
+// addresses; a transport template has no addresses and matches on the rest.
+bool template_matches(const MigrateTemplate& m, const PolicyTemplate& t) {
+    if (t.mode != m.mode || t.protocol != m.protocol) return false;
+    if (m.reqid != 0 && t.reqid != m.reqid) return false;
+    switch (t.mode) {
+        case SaMode::tunnel:
+        case SaMode::beet:
+            return t.destination == m.old_destination && t.source == m.old_source;
+        case SaMode::transport: return true;
+        default: return false;
+    }
+}
+
+// net/xfrm/xfrm_state.c xfrm_migrate_state_find(): by reqid when given,
+// always by mode, protocol and the old addresses.
+bool sa_matches(const MigrateTemplate& m, const Sa& s) {
+    if (m.reqid != 0 && s.reqid != m.reqid) return false;
+    return s.mode == m.mode && s.id.protocol == m.protocol && s.id.destination == m.old_destination &&
+           s.id.source == m.old_source;
+}
+
+}  // namespace
+
+FakeKernel::FakeKernel(std::vector<std::string> links, Features features)
+    : links_(std::move(links)), features_(features) {}
+
+void FakeKernel::fail_next(std::function<bool(const Operation&)> match, int error) {
+    injected_.push_back({std::move(match), error});
+}
+
+bool FakeKernel::device_exists(const std::string& name) const {
+    return std::find(links_.begin(), links_.end(), name) != links_.end() ||
+           objects_.tunnels.contains(name);
+}
+
+void FakeKernel::remove_device(const std::string& name) {
+    // Deleting a device takes its addresses, routes and proxy entries along.
+    std::erase_if(objects_.addresses, [&](const auto& kv) { return kv.first.interface == name; });
+    std::erase_if(objects_.routes, [&](const auto& kv) { return kv.second.device == name; });
+    std::erase_if(objects_.proxy_neighbours, [&](const auto& kv) { return kv.first.interface == name; });
+    objects_.tunnels.erase(name);
+}
+
+void FakeKernel::submit(std::vector<OperationRequest> operations, BatchMode mode, Completion done) {
+    ++round_trips_;
+    std::vector<OperationResult> results;
+    results.reserve(operations.size());
+    bool stopped = false;
+    for (const auto& request : operations) {
+        if (stopped) {
+            results.push_back(OperationResult{request.id, OperationStatus::skipped, 0,
+                                              "an earlier operation of the batch failed", {}});
+            continue;
+        }
+        results.push_back(execute(request));
+        if (!results.back().ok() && mode == BatchMode::stop_on_error) stopped = true;
+    }
+    queue_.push_back([done = std::move(done), results = std::move(results)]() mutable {
+        done(std::move(results));
+    });
+}
+
+void FakeKernel::dump_owned(DumpCompletion done) {
+    ++round_trips_;
+    DumpResult r;
+    r.objects = marks::owned_only(objects_);
+    queue_.push_back([done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+}
+
+size_t FakeKernel::run() {
+    size_t n = 0;
+    while (!queue_.empty()) {
+        auto f = std::move(queue_.front());
+        queue_.pop_front();
+        f();
+        ++n;
+    }
+    return n;
+}
+
+OperationResult FakeKernel::execute(const OperationRequest& request) {
+    ++executed_;
+    OperationResult result;
+    result.id = request.id;
+    int error = fail_all_;
+    for (auto it = injected_.begin(); error == 0 && it != injected_.end(); ++it) {
+        if (it->match(request.operation)) {
+            error = it->error;
+            injected_.erase(it);
+            break;
+        }
+    }
+    if (error != 0) {
+        result.detail = "injected failure";
+    } else {
+        error = apply(request.operation, result);
+    }
+    result.error = error;
+    result.status = status_from_errno(error);
+    return result;
+}
+
+int FakeKernel::apply(const Operation& op, OperationResult& result) {
+    if (const auto* o = std::get_if<AllocateSpi>(&op)) {
+        if (o->min > o->max) return EINVAL;
+        for (uint64_t spi = o->min; spi <= o->max; ++spi) {
+            SaId id{o->source, o->destination, o->protocol, static_cast<uint32_t>(spi)};
+            bool used = false;
+            for (const auto& [k, s] : objects_.sas)
+                used = used || (k.destination == id.destination && k.protocol == id.protocol && k.spi == id.spi);
+            if (!used) {
+                result.spi = static_cast<uint32_t>(spi);
+                return 0;
+            }
+        }
+        return ENOENT;
+    }
+    if (const auto* o = std::get_if<InstallSa>(&op)) {
+        const Sa& s = o->sa;
+        if (s.id.protocol == SaProtocol::esp) {
+            if (!(features_ & feature_esp)) return EPROTONOSUPPORT;
+            if (!s.aead && !s.encryption) return EINVAL;
+            if (s.id.spi == 0) return EINVAL;
+        } else {
+            if (!(features_ & feature_mip6)) return EPROTONOSUPPORT;
+            if (s.mode != SaMode::route_optimization || !s.care_of_address) return EINVAL;
+        }
+        return install(objects_.sas, s.id, s, o->mode);
+    }
+    if (const auto* o = std::get_if<RemoveSa>(&op)) return remove(objects_.sas, o->id, o->if_present, ESRCH);
+    if (const auto* o = std::get_if<InstallPolicy>(&op)) {
+        if (o->policy.templates.size() > xfrm_max_depth) return EINVAL;
+        return install(objects_.policies, o->policy.id, o->policy, o->mode);
+    }
+    if (const auto* o = std::get_if<RemovePolicy>(&op))
+        return remove(objects_.policies, o->id, o->if_present, ENOENT);
+    if (const auto* o = std::get_if<MigrateSas>(&op)) {
+        if (!(features_ & feature_migrate)) return ENOPROTOOPT;
+        if (o->templates.empty() || o->templates.size() > xfrm_max_depth) return EINVAL;
+        auto it = objects_.policies.find(o->policy);
+        if (it == objects_.policies.end()) return ENOENT;
+        size_t matched = 0;
+        for (auto& t : it->second.templates) {
+            for (const auto& m : o->templates) {
+                if (!template_matches(m, t)) continue;
+                ++matched;
+                if (t.mode != SaMode::tunnel && t.mode != SaMode::beet) continue;
+                t.source = m.new_source;
+                t.destination = m.new_destination;
+            }
+        }
+        if (matched == 0) {
+            result.detail = "no template of the policy matched";
+            return ENODATA;
+        }
+        for (const auto& m : o->templates) {
+            for (auto s = objects_.sas.begin(); s != objects_.sas.end();) {
+                if (!sa_matches(m, s->second)) {
+                    ++s;
+                    continue;
+                }
+                Sa moved = s->second;
+                moved.id.source = m.new_source;
+                moved.id.destination = m.new_destination;
+                s = objects_.sas.erase(s);
+                objects_.sas.insert_or_assign(moved.id, moved);
+                break;   // one SA per template (xfrm_migrate_state_find returns the first)
+            }
+        }
+        if (listener_) {
+            queue_.push_back([this, event = MigrateSeen{*o}] {
+                if (listener_) listener_->on_kernel_event(event);
+            });
+        }
+        return 0;
+    }
+    if (std::holds_alternative<FlushOwned>(op)) {
+        const KernelObjects owned = marks::owned_only(objects_);
+        for (const auto& [name, t] : owned.tunnels) remove_device(name);
+        std::erase_if(objects_.addresses, [](const auto& kv) { return marks::owned(kv.second); });
+        std::erase_if(objects_.sas, [](const auto& kv) { return marks::owned(kv.second); });
+        std::erase_if(objects_.policies, [](const auto& kv) { return marks::owned(kv.second); });
+        std::erase_if(objects_.rules, [](const auto& kv) { return marks::owned(kv.second); });
+        std::erase_if(objects_.routes, [](const auto& kv) { return marks::owned(kv.second); });
+        std::erase_if(objects_.proxy_neighbours, [](const auto& kv) { return marks::owned(kv.second); });
+        return 0;
+    }
+    if (const auto* o = std::get_if<InstallAddress>(&op)) {
+        if (!device_exists(o->address.id.interface)) return ENODEV;
+        return install(objects_.addresses, o->address.id, o->address, o->mode);
+    }
+    if (const auto* o = std::get_if<RemoveAddress>(&op))
+        return remove(objects_.addresses, o->id, o->if_present, EADDRNOTAVAIL);
+    if (const auto* o = std::get_if<InstallRoute>(&op)) {
+        if (!device_exists(o->route.device)) return ENODEV;
+        if ((o->route.encap_destination || o->route.encap_source) && !(features_ & feature_lwtunnel_encap))
+            return EOPNOTSUPP;
+        return install(objects_.routes, o->route.id, o->route, o->mode);
+    }
+    if (const auto* o = std::get_if<RemoveRoute>(&op)) return remove(objects_.routes, o->id, o->if_present, ESRCH);
+    if (const auto* o = std::get_if<InstallRule>(&op)) return install(objects_.rules, o->rule.id, o->rule, o->mode);
+    if (const auto* o = std::get_if<RemoveRule>(&op)) return remove(objects_.rules, o->id, o->if_present, ENOENT);
+    if (const auto* o = std::get_if<InstallTunnel>(&op)) {
+        if (!(features_ & feature_ip6_tunnel)) return EOPNOTSUPP;
+        if (o->tunnel.name.empty() || o->tunnel.name.size() > 15) return EINVAL;  // IFNAMSIZ - 1
+        if (std::find(links_.begin(), links_.end(), o->tunnel.name) != links_.end()) return EEXIST;
+        if (o->tunnel.kind == TunnelKind::ip6ip6_external && (o->tunnel.local || o->tunnel.remote))
+            return EINVAL;
+        return install(objects_.tunnels, o->tunnel.name, o->tunnel, o->mode);
+    }
+    if (const auto* o = std::get_if<RemoveTunnel>(&op)) {
+        if (!objects_.tunnels.contains(o->name)) return o->if_present ? 0 : ENODEV;
+        remove_device(o->name);
+        return 0;
+    }
+    if (const auto* o = std::get_if<InstallProxyNeighbour>(&op)) {
+        if (!device_exists(o->neighbour.id.interface)) return ENODEV;
+        // net/core/neighbour.c neigh_add(): a proxy entry is looked up or
+        // created, never refused as existing.
+        objects_.proxy_neighbours.insert_or_assign(o->neighbour.id, o->neighbour);
+        return 0;
+    }
+    if (const auto* o = std::get_if<RemoveProxyNeighbour>(&op))
+        return remove(objects_.proxy_neighbours, o->id, o->if_present, ENOENT);
+    return EOPNOTSUPP;
+}
+
+}  // namespace nemokey::mobility::kernel

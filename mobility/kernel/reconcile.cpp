@@ -1,0 +1,57 @@
+#include "mobility/kernel/reconcile.hpp"
+
+namespace nemokey::mobility::kernel {
+
+namespace {
+
+// Installs for keys missing from `actual` or holding another value.
+template <class Map, class Make>
+void installs(const Map& desired, const Map& actual, std::vector<Operation>& out, Make make) {
+    for (const auto& [key, want] : desired) {
+        auto it = actual.find(key);
+        if (it == actual.end() || !(it->second == want)) out.push_back(make(want));
+    }
+}
+
+// Removals for keys of `actual` that `desired` lacks.
+template <class Map, class Make>
+void removals(const Map& desired, const Map& actual, std::vector<Operation>& out, Make make) {
+    for (const auto& [key, have] : actual)
+        if (!desired.contains(key)) out.push_back(make(key));
+}
+
+}  // namespace
+
+std::vector<Operation> reconcile(const KernelObjects& desired, const KernelObjects& actual) {
+    std::vector<Operation> out;
+    const auto mode = InstallMode::replace;
+    installs(desired.tunnels, actual.tunnels, out, [&](const Tunnel& t) { return InstallTunnel{t, mode}; });
+    installs(desired.addresses, actual.addresses, out, [&](const Address& a) { return InstallAddress{a, mode}; });
+    installs(desired.sas, actual.sas, out, [&](const Sa& s) { return InstallSa{s, mode}; });
+    installs(desired.policies, actual.policies, out, [&](const Policy& p) { return InstallPolicy{p, mode}; });
+    installs(desired.rules, actual.rules, out, [&](const Rule& r) { return InstallRule{r, mode}; });
+    installs(desired.routes, actual.routes, out, [&](const Route& r) { return InstallRoute{r, mode}; });
+    installs(desired.proxy_neighbours, actual.proxy_neighbours, out,
+             [&](const ProxyNeighbour& n) { return InstallProxyNeighbour{n, mode}; });
+
+    removals(desired.proxy_neighbours, actual.proxy_neighbours, out,
+             [](const ProxyNeighbourId& id) { return RemoveProxyNeighbour{id, true}; });
+    removals(desired.routes, actual.routes, out, [](const RouteId& id) { return RemoveRoute{id, true}; });
+    removals(desired.rules, actual.rules, out, [](const RuleId& id) { return RemoveRule{id, true}; });
+    removals(desired.policies, actual.policies, out, [](const PolicyId& id) { return RemovePolicy{id, true}; });
+    removals(desired.sas, actual.sas, out, [](const SaId& id) { return RemoveSa{id, true}; });
+    removals(desired.addresses, actual.addresses, out, [](const AddressId& id) { return RemoveAddress{id, true}; });
+    removals(desired.tunnels, actual.tunnels, out, [](const std::string& n) { return RemoveTunnel{n, true}; });
+    return out;
+}
+
+std::vector<Operation> removal_of(const KernelObjects& installed) { return reconcile({}, installed); }
+
+std::vector<OperationRequest> number(std::vector<Operation> operations, OperationId first_id) {
+    std::vector<OperationRequest> out;
+    out.reserve(operations.size());
+    for (auto& op : operations) out.push_back(OperationRequest{first_id++, std::move(op)});
+    return out;
+}
+
+}  // namespace nemokey::mobility::kernel

@@ -1,0 +1,504 @@
+// The kernel contract: one suite of cases that every Kernel backend must
+// pass with the same names. The fake kernel runs it in the unit tests
+// (fake_contract_test.cpp); the netlink backend runs it on Debian's kernel in
+// the kernel VM (tests/kernel-vm/scenarios/kernel-contract.sh). A case that
+// the real kernel answers differently from the fake fails one of the two.
+//
+// A backend provides make_contract_backend(): the kernel, a way to drive
+// its event loop until every completion has run, and one existing
+// interface to put addresses, routes and proxy entries on.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mobility/kernel/kernel.hpp"
+#include "mobility/kernel/marks.hpp"
+#include "mobility/kernel/reconcile.hpp"
+
+namespace nemokey::mobility::kernel::contract {
+
+class ContractBackend {
+public:
+    virtual ~ContractBackend() = default;
+    virtual Kernel& kernel() = 0;
+    // Runs the backend's event loop until `done()` holds (bounded by the backend).
+    virtual void drive_until(const std::function<bool()>& done) = 0;
+    // An interface that exists for the whole case (not one of ours).
+    virtual std::string link() const = 0;
+};
+
+std::unique_ptr<ContractBackend> make_contract_backend();
+
+inline Ipv6Address a6(const char* text) { return *Ipv6Address::parse(text); }
+inline Prefix p6(const char* text) { return *Prefix::parse(text); }
+
+class KernelContract : public ::testing::Test, public KernelListener {
+protected:
+    void SetUp() override {
+        backend_ = make_contract_backend();
+        ASSERT_TRUE(backend_);
+        kernel().set_listener(this);
+    }
+    void TearDown() override {
+        if (!backend_) return;
+        kernel().set_listener(nullptr);
+        // Leave nothing of ours, nor the foreign objects a case made.
+        run({FlushOwned{}});
+        std::vector<Operation> cleanup;
+        for (const auto& op : foreign_cleanup_) cleanup.push_back(op);
+        if (!cleanup.empty()) run(cleanup);
+        EXPECT_TRUE(dump().empty()) << "objects of ours left behind";
+    }
+
+    Kernel& kernel() { return backend_->kernel(); }
+    std::string link() const { return backend_->link(); }
+
+    void on_kernel_event(const KernelEvent& e) override { events_.push_back(e); }
+
+    std::vector<OperationResult> run(std::vector<Operation> ops,
+                                     BatchMode mode = BatchMode::continue_on_error) {
+        std::optional<std::vector<OperationResult>> out;
+        const size_t n = ops.size();
+        kernel().submit(number(std::move(ops), next_id_), mode,
+                        [&](std::vector<OperationResult> r) { out = std::move(r); });
+        next_id_ += n;
+        EXPECT_FALSE(out.has_value()) << "completion ran inside submit()";
+        backend_->drive_until([&] { return out.has_value(); });
+        EXPECT_TRUE(out.has_value()) << "no completion";
+        if (!out) return {};
+        EXPECT_EQ(out->size(), n);
+        return *out;
+    }
+    OperationResult run1(Operation op) {
+        auto r = run({std::move(op)});
+        return r.empty() ? OperationResult{0, OperationStatus::failed, 0, "no result", {}} : r.front();
+    }
+    KernelObjects dump() {
+        std::optional<DumpResult> out;
+        kernel().dump_owned([&](DumpResult r) { out = std::move(r); });
+        EXPECT_FALSE(out.has_value()) << "completion ran inside dump_owned()";
+        backend_->drive_until([&] { return out.has_value(); });
+        EXPECT_TRUE(out && out->ok) << (out ? out->error : "no dump");
+        return out ? out->objects : KernelObjects{};
+    }
+    void drive_events(size_t at_least) {
+        backend_->drive_until([&] { return events_.size() >= at_least; });
+    }
+    void foreign_installed(Operation removal) { foreign_cleanup_.push_back(std::move(removal)); }
+
+    // ---- objects used by the cases ----
+    static SaAlgorithm aes_gcm(uint8_t fill) {
+        return SaAlgorithm{"rfc4106(gcm(aes))", std::vector<uint8_t>(20, fill), 128};
+    }
+    static Sa esp_tunnel_sa(const char* src, const char* dst, uint32_t spi, uint32_t reqid) {
+        Sa s;
+        s.id = SaId{a6(src), a6(dst), SaProtocol::esp, spi};
+        s.mode = SaMode::tunnel;
+        s.reqid = reqid;
+        s.aead = aes_gcm(0x11);
+        s.owner_mark = marks::sa_owner_mark;
+        return s;
+    }
+    static Policy tunnel_policy(const char* from, const char* to, const char* outer_src,
+                                const char* outer_dst, uint32_t reqid,
+                                PolicyDirection dir = PolicyDirection::out) {
+        Policy p;
+        p.id.selector = Selector{p6(from), p6(to), 0, std::nullopt};
+        p.id.direction = dir;
+        p.priority = marks::policy_priority_min + 100;
+        PolicyTemplate t;
+        t.protocol = SaProtocol::esp;
+        t.mode = SaMode::tunnel;
+        t.reqid = reqid;
+        t.source = IpAddress{a6(outer_src)};
+        t.destination = IpAddress{a6(outer_dst)};
+        p.templates.push_back(t);
+        return p;
+    }
+    static Policy mh_transport_policy(const char* hoa, const char* ha, uint8_t mh_type, uint32_t reqid) {
+        Policy p;
+        p.id.selector = Selector{p6(hoa), p6(ha), 135, mh_type};
+        p.id.direction = PolicyDirection::out;
+        p.priority = marks::policy_priority_min + 10;
+        PolicyTemplate t;
+        t.protocol = SaProtocol::esp;
+        t.mode = SaMode::transport;
+        t.reqid = reqid;
+        p.templates.push_back(t);
+        return p;
+    }
+    Address address(const char* prefix, bool home_address = false) const {
+        Address a;
+        a.id = AddressId{link(), p6(prefix)};
+        a.home_address = home_address;
+        a.nodad = true;
+        a.protocol = marks::protocol;
+        return a;
+    }
+    Route route(const char* dst, const std::string& dev, uint32_t table = 254) const {
+        Route r;
+        r.id = RouteId{table, p6(dst), 1024};
+        r.device = dev;
+        r.protocol = marks::protocol;
+        return r;
+    }
+    static Tunnel tunnel(const char* name, const char* local, const char* remote) {
+        Tunnel t;
+        t.name = name;
+        t.kind = TunnelKind::ip6ip6;
+        t.local = IpAddress{a6(local)};
+        t.remote = IpAddress{a6(remote)};
+        return t;
+    }
+
+    std::unique_ptr<ContractBackend> backend_;
+    std::vector<KernelEvent> events_;
+    std::vector<Operation> foreign_cleanup_;
+    OperationId next_id_ = 1;
+};
+
+// ---- SAs ----
+
+TEST_F(KernelContract, SaInstalledTwiceWithCreateIsExists) {
+    const Sa sa = esp_tunnel_sa("2001:db8:a::10", "2001:db8:1::1", 0x1001, 0x10001);
+    EXPECT_EQ(run1(InstallSa{sa, InstallMode::create}).status, OperationStatus::ok);
+    const auto again = run1(InstallSa{sa, InstallMode::create});
+    EXPECT_EQ(again.status, OperationStatus::exists);
+    EXPECT_EQ(again.error, EEXIST);
+    const auto d = dump();
+    ASSERT_EQ(d.sas.size(), 1u);
+    EXPECT_EQ(d.sas.begin()->second, sa);
+}
+
+TEST_F(KernelContract, SaReplaceInstallsOrReplaces) {
+    Sa sa = esp_tunnel_sa("2001:db8:a::10", "2001:db8:1::1", 0x1002, 0x10001);
+    EXPECT_TRUE(run1(InstallSa{sa, InstallMode::replace}).ok());
+    sa.aead = aes_gcm(0x22);
+    EXPECT_TRUE(run1(InstallSa{sa, InstallMode::replace}).ok());
+    const auto d = dump();
+    ASSERT_EQ(d.sas.size(), 1u);
+    EXPECT_EQ(d.sas.begin()->second.aead, sa.aead);
+}
+
+TEST_F(KernelContract, SaRemovedWhenAbsentIsNotFoundUnlessIfPresent) {
+    const SaId id{a6("2001:db8:a::10"), a6("2001:db8:1::1"), SaProtocol::esp, 0x1003};
+    EXPECT_EQ(run1(RemoveSa{id, false}).status, OperationStatus::not_found);
+    EXPECT_TRUE(run1(RemoveSa{id, true}).ok());
+}
+
+TEST_F(KernelContract, EspSaWithoutAlgorithmIsInvalid) {
+    Sa sa = esp_tunnel_sa("2001:db8:a::10", "2001:db8:1::1", 0x1004, 0x10001);
+    sa.aead.reset();
+    const auto r = run1(InstallSa{sa, InstallMode::create});
+    EXPECT_EQ(r.status, OperationStatus::invalid);
+    EXPECT_TRUE(dump().sas.empty());
+}
+
+TEST_F(KernelContract, Route2StateKeepsItsCareOfAddress) {
+    Sa sa;
+    sa.id = SaId{a6("2001:db8:1::1"), a6("2001:db8:1::100"), SaProtocol::route2, 0};
+    sa.mode = SaMode::route_optimization;
+    sa.reqid = 0x10002;
+    sa.care_of_address = IpAddress{a6("2001:db8:a::10")};
+    sa.owner_mark = marks::sa_owner_mark;
+    ASSERT_TRUE(run1(InstallSa{sa, InstallMode::create}).ok());
+    const auto d = dump();
+    ASSERT_EQ(d.sas.size(), 1u);
+    EXPECT_EQ(d.sas.begin()->second, sa);
+}
+
+TEST_F(KernelContract, AllocatedSpiLiesInTheRange) {
+    const auto r = run1(AllocateSpi{a6("2001:db8:1::1"), a6("2001:db8:a::10"), SaProtocol::esp, 0x10003,
+                                    0x2000, 0x2fff});
+    ASSERT_TRUE(r.ok()) << r.detail;
+    ASSERT_TRUE(r.spi.has_value());
+    EXPECT_GE(*r.spi, 0x2000u);
+    EXPECT_LE(*r.spi, 0x2fffu);
+}
+
+// ---- policies ----
+
+TEST_F(KernelContract, PolicyInstalledTwiceWithCreateIsExists) {
+    const Policy p = mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", 5, 0x10004);
+    EXPECT_TRUE(run1(InstallPolicy{p, InstallMode::create}).ok());
+    EXPECT_EQ(run1(InstallPolicy{p, InstallMode::create}).status, OperationStatus::exists);
+    const auto d = dump();
+    ASSERT_EQ(d.policies.size(), 1u);
+    EXPECT_EQ(d.policies.begin()->second, p);
+}
+
+TEST_F(KernelContract, PolicyReplaceChangesTemplates) {
+    Policy p = tunnel_policy("2001:db8:1::100/128", "::/0", "2001:db8:a::10", "2001:db8:1::1", 0x10005);
+    ASSERT_TRUE(run1(InstallPolicy{p, InstallMode::replace}).ok());
+    p.templates[0].reqid = 0x10006;
+    ASSERT_TRUE(run1(InstallPolicy{p, InstallMode::replace}).ok());
+    const auto d = dump();
+    ASSERT_EQ(d.policies.size(), 1u);
+    EXPECT_EQ(d.policies.begin()->second.templates.at(0).reqid, 0x10006u);
+}
+
+TEST_F(KernelContract, PolicyRemovedWhenAbsentIsNotFound) {
+    const Policy p = mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", 6, 0x10004);
+    EXPECT_EQ(run1(RemovePolicy{p.id, false}).status, OperationStatus::not_found);
+    EXPECT_TRUE(run1(RemovePolicy{p.id, true}).ok());
+}
+
+// ---- MIGRATE ----
+
+TEST_F(KernelContract, MigrateMovesPolicyTemplateAndSaAndIsAnnounced) {
+    const Policy p = tunnel_policy("2001:db8:1::100/128", "::/0", "2001:db8:a::10", "2001:db8:1::1", 0x10007);
+    const Sa sa = esp_tunnel_sa("2001:db8:a::10", "2001:db8:1::1", 0x1005, 0x10007);
+    ASSERT_TRUE(run1(InstallPolicy{p, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallSa{sa, InstallMode::create}).ok());
+    MigrateSas m;
+    m.policy = p.id;
+    m.templates.push_back(MigrateTemplate{SaProtocol::esp, SaMode::tunnel, 0x10007, a6("2001:db8:a::10"),
+                                          a6("2001:db8:1::1"), a6("2001:db8:b::10"), a6("2001:db8:1::1")});
+    m.kmaddress = KmAddress{a6("2001:db8:b::10"), a6("2001:db8:1::1")};
+    const auto r = run1(m);
+    ASSERT_TRUE(r.ok()) << r.detail;
+    const auto d = dump();
+    ASSERT_EQ(d.policies.size(), 1u);
+    EXPECT_EQ(d.policies.begin()->second.templates.at(0).source, IpAddress{a6("2001:db8:b::10")});
+    ASSERT_EQ(d.sas.size(), 1u);
+    EXPECT_EQ(d.sas.begin()->first.source, IpAddress{a6("2001:db8:b::10")});
+    EXPECT_EQ(d.sas.begin()->second.aead, sa.aead);
+    EXPECT_EQ(d.sas.begin()->second.owner_mark, sa.owner_mark) << "the ownership mark survives a MIGRATE";
+    drive_events(1);
+    bool heard = false;
+    for (const auto& e : events_)
+        if (const auto* seen = std::get_if<MigrateSeen>(&e))
+            heard = heard || (seen->migrate.kmaddress == m.kmaddress &&
+                              seen->migrate.templates.size() == 1 &&
+                              seen->migrate.templates[0].new_source == m.templates[0].new_source);
+    EXPECT_TRUE(heard) << "the MIGRATE with its KMADDRESS was announced in the namespace";
+}
+
+TEST_F(KernelContract, MigrateOfMissingPolicyIsNotFoundAndChangesNothing) {
+    const Sa sa = esp_tunnel_sa("2001:db8:a::10", "2001:db8:1::1", 0x1006, 0x10008);
+    ASSERT_TRUE(run1(InstallSa{sa, InstallMode::create}).ok());
+    MigrateSas m;
+    m.policy.selector = Selector{p6("2001:db8:1::100/128"), p6("::/0"), 0, std::nullopt};
+    m.templates.push_back(MigrateTemplate{SaProtocol::esp, SaMode::tunnel, 0x10008, a6("2001:db8:a::10"),
+                                          a6("2001:db8:1::1"), a6("2001:db8:b::10"), a6("2001:db8:1::1")});
+    EXPECT_EQ(run1(m).status, OperationStatus::not_found);
+    const auto d = dump();
+    ASSERT_EQ(d.sas.size(), 1u);
+    EXPECT_EQ(d.sas.begin()->second, sa);
+}
+
+TEST_F(KernelContract, MigrateMatchingNoTemplateFailsAndChangesNothing) {
+    const Policy p = tunnel_policy("2001:db8:1::100/128", "::/0", "2001:db8:a::10", "2001:db8:1::1", 0x10009);
+    ASSERT_TRUE(run1(InstallPolicy{p, InstallMode::create}).ok());
+    MigrateSas m;
+    m.policy = p.id;
+    // Old endpoints that the template does not have.
+    m.templates.push_back(MigrateTemplate{SaProtocol::esp, SaMode::tunnel, 0x10009, a6("2001:db8:c::10"),
+                                          a6("2001:db8:1::1"), a6("2001:db8:b::10"), a6("2001:db8:1::1")});
+    const auto r = run1(m);
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.error, ENODATA);
+    EXPECT_EQ(dump().policies.begin()->second, p);
+}
+
+// ---- ownership ----
+
+TEST_F(KernelContract, FlushAndDumpSeeOnlyOurObjects) {
+    // Another owner's SA (no mark) and policy (priority outside our band).
+    Sa theirs = esp_tunnel_sa("2001:db8:c::1", "2001:db8:c::2", 0x2001, 7);
+    theirs.owner_mark.reset();
+    Policy their_policy = tunnel_policy("2001:db8:c::/64", "2001:db8:d::/64", "2001:db8:c::1", "2001:db8:c::2", 7);
+    their_policy.priority = 1000;
+    Route their_route = route("2001:db8:e::/64", link());
+    their_route.protocol = 4;  // RTPROT_STATIC
+    ASSERT_TRUE(run1(InstallSa{theirs, InstallMode::create}).ok());
+    foreign_installed(RemoveSa{theirs.id, true});
+    ASSERT_TRUE(run1(InstallPolicy{their_policy, InstallMode::create}).ok());
+    foreign_installed(RemovePolicy{their_policy.id, true});
+    ASSERT_TRUE(run1(InstallRoute{their_route, InstallMode::create}).ok());
+    foreign_installed(RemoveRoute{their_route.id, true});
+
+    const Sa ours = esp_tunnel_sa("2001:db8:a::10", "2001:db8:1::1", 0x1007, 0x1000a);
+    const Policy our_policy = mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", 5, 0x1000a);
+    ASSERT_TRUE(run1(InstallSa{ours, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallPolicy{our_policy, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallRoute{route("2001:db8:f::/64", link()), InstallMode::create}).ok());
+
+    auto d = dump();
+    EXPECT_EQ(d.sas.size(), 1u);
+    EXPECT_EQ(d.policies.size(), 1u);
+    EXPECT_EQ(d.routes.size(), 1u);
+    EXPECT_TRUE(run1(FlushOwned{}).ok());
+    EXPECT_TRUE(dump().empty());
+    // Theirs are still there: removing them (not if_present) succeeds.
+    EXPECT_TRUE(run1(RemoveSa{theirs.id, false}).ok());
+    EXPECT_TRUE(run1(RemovePolicy{their_policy.id, false}).ok());
+    EXPECT_TRUE(run1(RemoveRoute{their_route.id, false}).ok());
+}
+
+// ---- addresses, routes, rules, tunnels, proxy entries ----
+
+TEST_F(KernelContract, HomeAddressKeepsItsFlagAndMark) {
+    const Address a = address("2001:db8:1::100/64", true);
+    ASSERT_TRUE(run1(InstallAddress{a, InstallMode::create}).ok());
+    EXPECT_EQ(run1(InstallAddress{a, InstallMode::create}).status, OperationStatus::exists);
+    const auto d = dump();
+    ASSERT_EQ(d.addresses.size(), 1u);
+    EXPECT_EQ(d.addresses.begin()->second, a);
+    EXPECT_TRUE(run1(RemoveAddress{a.id, false}).ok());
+    EXPECT_EQ(run1(RemoveAddress{a.id, false}).status, OperationStatus::not_found);
+}
+
+TEST_F(KernelContract, RouteOnMissingDeviceIsNotFound) {
+    EXPECT_EQ(run1(InstallRoute{route("2001:db8:f::/64", "nk-missing0"), InstallMode::create}).status,
+              OperationStatus::not_found);
+}
+
+TEST_F(KernelContract, RouteInstalledTwiceWithCreateIsExists) {
+    const Route r = route("2001:db8:f::/64", link(), 200);
+    ASSERT_TRUE(run1(InstallRoute{r, InstallMode::create}).ok());
+    EXPECT_EQ(run1(InstallRoute{r, InstallMode::create}).status, OperationStatus::exists);
+    EXPECT_TRUE(run1(InstallRoute{r, InstallMode::replace}).ok());
+    const auto d = dump();
+    ASSERT_EQ(d.routes.size(), 1u);
+    EXPECT_EQ(d.routes.begin()->second, r);
+    EXPECT_TRUE(run1(RemoveRoute{r.id, false}).ok());
+    EXPECT_EQ(run1(RemoveRoute{r.id, false}).status, OperationStatus::not_found);
+}
+
+TEST_F(KernelContract, RuleInstalledTwiceWithCreateIsExists) {
+    Rule rule;
+    rule.id = RuleId{marks::rule_priority_min + 1, p6("2001:db8:1::100/128")};
+    rule.table = 200;
+    rule.protocol = marks::protocol;
+    ASSERT_TRUE(run1(InstallRule{rule, InstallMode::create}).ok());
+    EXPECT_EQ(run1(InstallRule{rule, InstallMode::create}).status, OperationStatus::exists);
+    const auto d = dump();
+    ASSERT_EQ(d.rules.size(), 1u);
+    EXPECT_EQ(d.rules.begin()->second, rule);
+    EXPECT_TRUE(run1(RemoveRule{rule.id, false}).ok());
+    EXPECT_EQ(run1(RemoveRule{rule.id, false}).status, OperationStatus::not_found);
+}
+
+TEST_F(KernelContract, RemovingATunnelTakesItsRoutesAndAddresses) {
+    const Tunnel t = tunnel("nkc-t0", "2001:db8:a::10", "2001:db8:1::1");
+    ASSERT_TRUE(run1(InstallTunnel{t, InstallMode::create}).ok());
+    EXPECT_EQ(run1(InstallTunnel{t, InstallMode::create}).status, OperationStatus::exists);
+    Address a = address("2001:db8:1::100/128", true);
+    a.id.interface = t.name;
+    ASSERT_TRUE(run1(InstallAddress{a, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallRoute{route("::/0", t.name, 200), InstallMode::create}).ok());
+    auto d = dump();
+    EXPECT_EQ(d.tunnels.size(), 1u);
+    EXPECT_EQ(d.tunnels.begin()->second, t);
+    EXPECT_EQ(d.routes.size(), 1u);
+    EXPECT_EQ(d.addresses.size(), 1u);
+    ASSERT_TRUE(run1(RemoveTunnel{t.name, false}).ok());
+    EXPECT_TRUE(dump().empty());
+    EXPECT_EQ(run1(RemoveTunnel{t.name, false}).status, OperationStatus::not_found);
+}
+
+TEST_F(KernelContract, ExternalTunnelCarriesEncapRoutes) {
+    Tunnel t;
+    t.name = "nkc-x0";
+    t.kind = TunnelKind::ip6ip6_external;
+    ASSERT_TRUE(run1(InstallTunnel{t, InstallMode::create}).ok());
+    Route r = route("2001:db8:1::100/128", t.name);
+    r.encap_destination = IpAddress{a6("2001:db8:a::10")};
+    r.encap_source = IpAddress{a6("2001:db8:1::1")};
+    const auto res = run1(InstallRoute{r, InstallMode::create});
+    ASSERT_TRUE(res.ok()) << res.detail;
+    const auto d = dump();
+    ASSERT_EQ(d.routes.size(), 1u);
+    EXPECT_EQ(d.routes.begin()->second, r);
+    EXPECT_EQ(d.tunnels.begin()->second, t);
+}
+
+TEST_F(KernelContract, ProxyNeighbourAddIsIdempotentRemoveIsNot) {
+    ProxyNeighbour n;
+    n.id = ProxyNeighbourId{link(), a6("2001:db8:1::100")};
+    n.protocol = marks::protocol;
+    EXPECT_TRUE(run1(InstallProxyNeighbour{n, InstallMode::create}).ok());
+    // The kernel looks a proxy entry up or creates it: never "exists".
+    EXPECT_TRUE(run1(InstallProxyNeighbour{n, InstallMode::create}).ok());
+    const auto d = dump();
+    ASSERT_EQ(d.proxy_neighbours.size(), 1u);
+    EXPECT_EQ(d.proxy_neighbours.begin()->second, n);
+    EXPECT_TRUE(run1(RemoveProxyNeighbour{n.id, false}).ok());
+    EXPECT_EQ(run1(RemoveProxyNeighbour{n.id, false}).status, OperationStatus::not_found);
+}
+
+// ---- batches and reconcile ----
+
+TEST_F(KernelContract, StopOnErrorSkipsTheRestOfTheBatch) {
+    const Sa sa = esp_tunnel_sa("2001:db8:a::10", "2001:db8:1::1", 0x1008, 0x1000b);
+    const Policy p = mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", 5, 0x1000b);
+    const auto r = run({InstallSa{sa, InstallMode::create}, RemovePolicy{p.id, false},
+                        InstallPolicy{p, InstallMode::create}},
+                       BatchMode::stop_on_error);
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_TRUE(r[0].ok());
+    EXPECT_EQ(r[1].status, OperationStatus::not_found);
+    EXPECT_EQ(r[2].status, OperationStatus::skipped);
+    const auto d = dump();
+    EXPECT_EQ(d.sas.size(), 1u);
+    EXPECT_TRUE(d.policies.empty());
+}
+
+TEST_F(KernelContract, ResultsComeBackInOrderWithTheirIds) {
+    const Policy p1 = mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", 5, 0x1000c);
+    const Policy p2 = mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", 6, 0x1000c);
+    const OperationId first = next_id_;
+    const auto r = run({InstallPolicy{p1, InstallMode::create}, InstallPolicy{p2, InstallMode::create},
+                        InstallPolicy{p1, InstallMode::create}});
+    ASSERT_EQ(r.size(), 3u);
+    for (size_t i = 0; i < r.size(); ++i) EXPECT_EQ(r[i].id, first + i);
+    EXPECT_TRUE(r[0].ok());
+    EXPECT_TRUE(r[1].ok());
+    EXPECT_EQ(r[2].status, OperationStatus::exists);
+}
+
+TEST_F(KernelContract, ReconcileConvergesAndThenHasNothingToDo) {
+    KernelObjects desired;
+    const Sa sa = esp_tunnel_sa("2001:db8:a::10", "2001:db8:1::1", 0x1009, 0x1000d);
+    const Policy p = tunnel_policy("2001:db8:1::100/128", "::/0", "2001:db8:a::10", "2001:db8:1::1", 0x1000d);
+    const Tunnel t = tunnel("nkc-t1", "2001:db8:a::10", "2001:db8:1::1");
+    desired.sas.emplace(sa.id, sa);
+    desired.policies.emplace(p.id, p);
+    desired.tunnels.emplace(t.name, t);
+    const Route r = route("::/0", t.name, 201);
+    desired.routes.emplace(r.id, r);
+    auto ops = reconcile(desired, dump());
+    EXPECT_EQ(ops.size(), 4u);
+    for (const auto& res : run(ops)) EXPECT_TRUE(res.ok()) << res.detail;
+    EXPECT_EQ(dump(), desired);
+    EXPECT_TRUE(reconcile(desired, dump()).empty());
+    // A change of care-of address: only the difference is sent.
+    KernelObjects moved = desired;
+    Sa sa2 = sa;
+    sa2.id.source = IpAddress{a6("2001:db8:b::10")};
+    moved.sas.clear();
+    moved.sas.emplace(sa2.id, sa2);
+    ops = reconcile(moved, dump());
+    EXPECT_EQ(ops.size(), 2u);  // install the new SA, remove the old one
+    for (const auto& res : run(ops)) EXPECT_TRUE(res.ok()) << res.detail;
+    EXPECT_EQ(dump(), moved);
+}
+
+TEST_F(KernelContract, ABatchIsOneRoundTrip) {
+    const uint64_t before = kernel().round_trips();
+    std::vector<Operation> ops;
+    for (uint8_t type = 1; type <= 8; ++type)
+        ops.push_back(InstallPolicy{mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", type, 0x1000e),
+                                    InstallMode::create});
+    for (const auto& r : run(ops)) EXPECT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(kernel().round_trips() - before, 1u);
+}
+
+}  // namespace nemokey::mobility::kernel::contract
