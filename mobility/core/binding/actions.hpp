@@ -25,6 +25,7 @@ enum class TimerKind : uint8_t {
     bul_refresh,          // id = binding identifier
     bul_lifetime,         // id = binding identifier
     bc_lifetime,          // id = binding identifier
+    bul_kernel_retry,     // id = binding identifier: commit the local state again
 };
 
 // Names one timer. ArmTimer with a key that is already armed replaces it.
@@ -125,13 +126,42 @@ struct RemoveRoutes {
 // For the key-management bridge: move the IPsec SAs (and, when the K flag
 // was granted, the IKE SA, RFC 6275 sec. 11.7.1 / RFC 4877 sec. 4.3) from the
 // old care-of address to the new one.
+//
+// With `operation` set the state machine waits for its KernelOutcome: on the
+// mobile node the BU from the new care-of address leaves only once the
+// kernel moved the SAs (RFC 4877 sec. 4.3, 7.4). Operation 0: nothing waits.
 struct Migrate {
     Ipv6Address home_address;
     Ipv6Address home_agent_address;
     Ipv6Address old_care_of_address;
     Ipv6Address new_care_of_address;
     bool move_ike_sa = false;
+    uint64_t operation = 0;
     bool operator==(const Migrate&) const = default;
+};
+
+// The kernel state of this home address changed in the core: the daemon
+// computes the desired state (mobility/core/dataplane/), reconciles it with
+// what is installed and feeds back a KernelOutcome with this operation id.
+// InstallBinding, UpdateBinding, RemoveBinding, AddRoutes, RemoveRoutes say
+// what changed (logs, counters); this action is what the daemon executes.
+// Where a Binding Acknowledgement depends on the outcome, it is held until
+// the outcome arrives (RFC 6275 sec. 10.3.1: accept only what is in place).
+struct CommitKernelState {
+    uint64_t operation = 0;
+    Ipv6Address home_address;
+    bool operator==(const CommitKernelState&) const = default;
+};
+
+// Dynamic keying with the K flag not in effect (not requested, or not
+// granted by the home agent): the IKE SA cannot follow the care-of address,
+// so the key manager re-establishes it from the new one; the binding waits
+// for SecurityAssociationsReady (RFC 4877 sec. 4.3, 7.4).
+struct ReestablishIkeSa {
+    Ipv6Address home_address;
+    Ipv6Address home_agent_address;
+    Ipv6Address care_of_address;
+    bool operator==(const ReestablishIkeSa&) const = default;
 };
 
 // RFC 6275 sec. 10.3.1: before accepting a first registration the home agent
@@ -159,6 +189,10 @@ enum class ReportKind : uint8_t {
     mcoa_fallback,                    // RFC 5648: the home agent refused MCoA or bulk; retrying without
     binding_expired,                  // binding cache entry lifetime ran out (home agent)
     duplicate_address_detected,       // DAD failed for a first registration
+    kernel_state_failed,              // the kernel refused the binding's state (home agent: BA 130)
+    migrate_failed,                   // the SAs did not move before the BU (mobile node)
+    key_management_mobility_changed,  // a BA's K differs from the one granted first; the first stays
+    waiting_for_security_associations,// dynamic keying: the BU waits for the key manager
 };
 
 struct Report {
@@ -178,8 +212,16 @@ struct DropMessage {
 
 using Action = std::variant<SendBindingUpdate, SendBindingAcknowledgement, InstallBinding,
                             UpdateBinding, RemoveBinding, AddRoutes, RemoveRoutes, Migrate,
-                            PerformDuplicateAddressDetection, ArmTimer, CancelTimer, Report,
-                            DropMessage>;
+                            CommitKernelState, ReestablishIkeSa, PerformDuplicateAddressDetection,
+                            ArmTimer, CancelTimer, Report, DropMessage>;
+
+// ---- Events shared by both state machines ----
+
+// The outcome of a CommitKernelState or of a Migrate with an operation id.
+struct KernelOutcome {
+    uint64_t operation = 0;
+    bool ok = true;
+};
 using Actions = std::vector<Action>;
 
 }  // namespace nemokey::mobility::binding

@@ -50,6 +50,22 @@ void BindingCache::handle(const HomeAgentEvent& event, TimePoint now, Actions& o
     std::visit([&](const auto& e) { on(e, now, out); }, event);
 }
 
+std::optional<Ipv6Address> BindingCache::commit_of(uint64_t operation) const {
+    auto it = commits_.find(operation);
+    if (it == commits_.end()) return std::nullopt;
+    return it->second.home_address;
+}
+
+uint64_t BindingCache::commit(const Ipv6Address& home_address,
+                              std::optional<SendBindingAcknowledgement> held,
+                              std::optional<BindingCacheEntry> previous, Actions& out) {
+    const uint64_t op = next_operation_++;
+    if (held) committing_[home_address] = op;
+    commits_.emplace(op, PendingCommit{home_address, std::move(held), std::move(previous)});
+    out.push_back(CommitKernelState{op, home_address});
+    return op;
+}
+
 const BindingCacheEntry* BindingCache::find(const Ipv6Address& home_address) const {
     auto it = cache_.find(home_address);
     return it == cache_.end() ? nullptr : &it->second;
@@ -92,6 +108,12 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
     // IPsec; anything else is silently discarded.
     if (!r.ipsec_protected) {
         out.push_back(DropMessage{"binding update without IPsec protection"});
+        return;
+    }
+    if (committing_.contains(hoa)) {
+        // The previous BU's kernel state is being put in place; its BA answers
+        // the retransmission too (same sequence range at the mobile node).
+        out.push_back(DropMessage{"binding update while the home address's kernel state is committed"});
         return;
     }
     auto it = cache_.find(hoa);
@@ -194,6 +216,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
                     out.push_back(Migrate{hoa, r.destination, b.care_of_address, hoa, true});
             }
             erase_entry(hoa, out);
+            commit(hoa, std::nullopt, std::nullopt, out);
             reply(r, hoa, BindingAckStatus::accepted, bu.sequence_number, out);
             return;
         }
@@ -214,6 +237,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
             options.push_back(answer);
         }
         if (entry.bindings.empty()) erase_entry(hoa, out);
+        if (failed != bids.size()) commit(hoa, std::nullopt, std::nullopt, out);
         const BindingAckStatus status = failed == 0 ? BindingAckStatus::accepted
                                         : failed == bids.size() ? BindingAckStatus::mcoa_unknown_coa
                                                                 : BindingAckStatus::mcoa_notcomplete;
@@ -310,9 +334,26 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
     }
 
     const bool first_registration = it == cache_.end();
-    if (first_registration && config_.max_bindings != 0 && binding_count_ >= config_.max_bindings) {
-        reply(r, hoa, BindingAckStatus::insufficient_resources, bu.sequence_number, out);
-        return;
+    if (config_.max_bindings != 0) {
+        // max_bindings counts care-of bindings, not home addresses: what
+        // this home address holds after the BU replaces what it holds now.
+        size_t before = 0;
+        size_t after = 0;
+        if (!first_registration) {
+            const auto& held = it->second.bindings;
+            before = held.size();
+            for (const auto& b : held) {
+                const bool replaced_by_plain_bu = bids.empty() && b.binding_id != 0;
+                bool retargeted = false;
+                for (const auto& t : targets) retargeted = retargeted || t.binding_id == b.binding_id;
+                if (!replaced_by_plain_bu && !retargeted) ++after;
+            }
+        }
+        after += targets.size();
+        if (binding_count_ - before + after > config_.max_bindings) {
+            reply(r, hoa, BindingAckStatus::insufficient_resources, bu.sequence_number, out);
+            return;
+        }
     }
 
     // ---- Lifetime (RFC 6275 sec. 10.3.1) ----
@@ -343,7 +384,16 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
     }
 
     // ---- Accept ----
-    const bool k_granted = bu.key_management_mobility_capability && config_.key_management_mobility;
+    // K is granted once per binding, at its first registration, and stays as
+    // granted across refreshes and handovers: the key manager's ability to
+    // move the IKE SA does not change from one BU to the next (RFC 6275
+    // sec. 10.3.1, RFC 4877 sec. 4.4).
+    const bool k_granted = first_registration
+                               ? bu.key_management_mobility_capability && config_.key_management_mobility
+                               : it->second.key_management_mobility;
+    std::optional<BindingCacheEntry> previous;
+    if (!first_registration) previous = it->second;
+    const size_t kernel_mark = out.size();
     BindingCacheEntry& entry = first_registration ? cache_[hoa] : it->second;
     if (!first_registration && bids.empty() && entry.multiple_care_of_addresses) {
         // RFC 5648: a BU without BID replaces all bindings.
@@ -412,12 +462,106 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         answer.binding_id = t.binding_id;   // RFC 5648: each BID answered
         options.push_back(answer);
     }
+    bool kernel_changed = false;
+    for (size_t i = kernel_mark; i < out.size(); ++i) {
+        const auto& a = out[i];
+        kernel_changed = kernel_changed || std::holds_alternative<InstallBinding>(a) ||
+                         std::holds_alternative<UpdateBinding>(a) ||
+                         std::holds_alternative<RemoveBinding>(a) ||
+                         std::holds_alternative<AddRoutes>(a) || std::holds_alternative<RemoveRoutes>(a) ||
+                         std::holds_alternative<Migrate>(a);
+    }
     reply(r, hoa, BindingAckStatus::accepted, bu.sequence_number, out, std::move(options));
     auto& ba = std::get<SendBindingAcknowledgement>(out.back()).message;
     ba.lifetime = granted_units;
     // RFC 6275 sec. 10.3.1: K set when the home agent supports key
     // management mobility and the BU asked for it.
-    ba.key_management_mobility_capability = k_granted;
+    ba.key_management_mobility_capability = k_granted && bu.key_management_mobility_capability;
+    if (kernel_changed) {
+        // The BA goes out only once the kernel holds the binding's state.
+        SendBindingAcknowledgement held = std::get<SendBindingAcknowledgement>(std::move(out.back()));
+        out.pop_back();
+        commit(hoa, std::move(held), std::move(previous), out);
+    }
+}
+
+void BindingCache::on(const KernelOutcome& e, TimePoint, Actions& out) {
+    auto it = commits_.find(e.operation);
+    if (it == commits_.end()) return;
+    PendingCommit c = std::move(it->second);
+    commits_.erase(it);
+    const Ipv6Address hoa = c.home_address;
+    if (c.held) {
+        auto held = committing_.find(hoa);
+        if (held != committing_.end() && held->second == e.operation) committing_.erase(held);
+    }
+    if (e.ok) {
+        if (c.held) out.push_back(std::move(*c.held));
+        return;
+    }
+    out.push_back(Report{ReportKind::kernel_state_failed, hoa, 0,
+                         c.held ? std::optional{BindingAckStatus::insufficient_resources} : std::nullopt});
+    // A failed removal has nothing to restore: the next commit of the home
+    // address (or the daemon's reconcile) removes what is left.
+    if (!c.held) return;
+    // Restore the entry as it was before the BU; the kernel follows with a
+    // new commit, so nothing stays half-installed.
+    // Say what changes back (the same actions as any change), then change it.
+    const BindingCacheEntry empty;
+    auto cur = cache_.find(hoa);
+    const BindingCacheEntry& now_entry = cur != cache_.end() ? cur->second : empty;
+    const BindingCacheEntry& then_entry = c.previous ? *c.previous : empty;
+    for (const auto& b : now_entry.bindings) {
+        const CareOfBinding* before = then_entry.binding(b.binding_id);
+        if (!before) {
+            out.push_back(RemoveBinding{hoa, b.care_of_address, now_entry.home_agent_address, b.binding_id});
+        } else if (before->care_of_address != b.care_of_address) {
+            out.push_back(UpdateBinding{hoa, b.care_of_address, before->care_of_address,
+                                        then_entry.home_agent_address, b.binding_id,
+                                        then_entry.mobile_router,
+                                        std::chrono::seconds{then_entry.granted_lifetime_seconds}});
+        }
+    }
+    for (const auto& b : then_entry.bindings) {
+        if (now_entry.binding(b.binding_id)) continue;
+        out.push_back(InstallBinding{hoa, b.care_of_address, then_entry.home_agent_address, b.binding_id,
+                                     then_entry.mobile_router,
+                                     std::chrono::seconds{then_entry.granted_lifetime_seconds}});
+    }
+    auto missing_from = [](const std::vector<net::Prefix>& a, const std::vector<net::Prefix>& b) {
+        std::vector<net::Prefix> out;
+        for (const auto& p : a)
+            if (std::find(b.begin(), b.end(), p) == b.end()) out.push_back(p);
+        return out;
+    };
+    if (auto gone = missing_from(now_entry.mobile_network_prefixes, then_entry.mobile_network_prefixes);
+        !gone.empty() && !now_entry.bindings.empty())
+        out.push_back(RemoveRoutes{hoa, now_entry.bindings.front().care_of_address, gone});
+    if (auto back = missing_from(then_entry.mobile_network_prefixes, now_entry.mobile_network_prefixes);
+        !back.empty() && !then_entry.bindings.empty())
+        out.push_back(AddRoutes{hoa, then_entry.bindings.front().care_of_address, back});
+    if (cur != cache_.end()) {
+        for (const auto& b : cur->second.bindings)
+            out.push_back(CancelTimer{TimerKey{TimerKind::bc_lifetime, hoa, b.binding_id}});
+        for (const auto& p : cur->second.mobile_network_prefixes) prefix_owners_.erase(p);
+        binding_count_ -= cur->second.bindings.size();
+        cache_.erase(cur);
+    }
+    if (c.previous) {
+        for (const auto& b : c.previous->bindings)
+            out.push_back(ArmTimer{TimerKey{TimerKind::bc_lifetime, hoa, b.binding_id}, b.expires_at});
+        for (const auto& p : c.previous->mobile_network_prefixes) prefix_owners_[p] = hoa;
+        binding_count_ += c.previous->bindings.size();
+        cache_.emplace(hoa, std::move(*c.previous));
+    }
+    commit(hoa, std::nullopt, std::nullopt, out);
+    // RFC 6275 sec. 6.1.8 status 130: the home agent could not hold the binding.
+    SendBindingAcknowledgement ba = std::move(*c.held);
+    ba.message.status = BindingAckStatus::insufficient_resources;
+    ba.message.lifetime = 0;
+    ba.message.key_management_mobility_capability = false;
+    ba.message.options.clear();
+    out.push_back(std::move(ba));
 }
 
 void BindingCache::remove_binding(const Ipv6Address& home_address, BindingCacheEntry& entry,
@@ -430,6 +574,11 @@ void BindingCache::remove_binding(const Ipv6Address& home_address, BindingCacheE
         for (const auto& p : entry.mobile_network_prefixes) prefix_owners_.erase(p);
         out.push_back(RemoveRoutes{home_address, b.care_of_address, entry.mobile_network_prefixes});
         entry.mobile_network_prefixes.clear();
+    } else if (index == 0 && !entry.mobile_network_prefixes.empty()) {
+        // The prefix routes went through this binding (the first one owns
+        // them): re-point them at the binding that is first now.
+        out.push_back(AddRoutes{home_address, entry.bindings.front().care_of_address,
+                                entry.mobile_network_prefixes});
     }
     out.push_back(RemoveBinding{home_address, b.care_of_address, entry.home_agent_address, b.binding_id});
 }
@@ -469,6 +618,7 @@ void BindingCache::on(const TimerExpired& e, TimePoint now, Actions& out) {
                              std::nullopt});
         remove_binding(e.key.home_address, it->second, i, out);
         if (bindings.empty()) cache_.erase(it);
+        commit(e.key.home_address, std::nullopt, std::nullopt, out);
         return;
     }
 }

@@ -23,6 +23,9 @@
 //   prefix held by another mobile router 142; cache full 130; home prefix expired 132
 //   first registration: DAD requested, answered later (134 on a duplicate)
 //   accepted: lifetime = min(requested, configured maximum, home prefix lifetime)
+//   accepted with kernel changes: CommitKernelState, the BA held until its
+//     KernelOutcome; a failure restores the entry as it was and answers 130
+//     (insufficient resources); BUs for the home address meanwhile are dropped
 #pragma once
 
 #include <chrono>
@@ -113,7 +116,8 @@ struct DuplicateAddressDetectionResult {
     bool duplicate = false;
 };
 
-using HomeAgentEvent = std::variant<ReceivedBindingUpdate, DuplicateAddressDetectionResult, TimerExpired>;
+using HomeAgentEvent =
+    std::variant<ReceivedBindingUpdate, DuplicateAddressDetectionResult, TimerExpired, KernelOutcome>;
 
 // ---- Entries ----
 
@@ -162,6 +166,12 @@ public:
     size_t size() const { return cache_.size(); }           // home addresses
     size_t binding_count() const { return binding_count_; }  // care-of bindings
     size_t pending_dad() const { return pending_.size(); }
+    // Commits whose KernelOutcome has not arrived yet.
+    size_t pending_commits() const { return commits_.size(); }
+    // Every entry (for the desired kernel state, snapshots and status).
+    const auto& entries() const { return cache_; }
+    // The home address whose commit `operation` is, if it is pending.
+    std::optional<Ipv6Address> commit_of(uint64_t operation) const;
     void reserve(size_t home_addresses) { cache_.reserve(home_addresses); }
     const BindingCacheConfig& config() const { return config_; }
 
@@ -169,6 +179,9 @@ private:
     void on(const ReceivedBindingUpdate& e, TimePoint now, Actions& out);
     void on(const DuplicateAddressDetectionResult& e, TimePoint now, Actions& out);
     void on(const TimerExpired& e, TimePoint now, Actions& out);
+    void on(const KernelOutcome& e, TimePoint now, Actions& out);
+    uint64_t commit(const Ipv6Address& home_address, std::optional<SendBindingAcknowledgement> held,
+                    std::optional<BindingCacheEntry> previous, Actions& out);
     void process(const ReceivedBindingUpdate& r, TimePoint now, bool dad_done, Actions& out);
     void reply(const ReceivedBindingUpdate& r, const Ipv6Address& home_address,
                mh::BindingAckStatus status, uint16_t sequence, Actions& out,
@@ -186,6 +199,16 @@ private:
     // First registrations waiting for DAD (RFC 6275 sec. 10.3.1); the latest BU of each.
     std::unordered_map<Ipv6Address, ReceivedBindingUpdate, Ipv6AddressHash> pending_;
     size_t binding_count_ = 0;
+    // Kernel commits in flight (CommitKernelState -> KernelOutcome).
+    struct PendingCommit {
+        Ipv6Address home_address;
+        std::optional<SendBindingAcknowledgement> held;   // the accepting BA, sent on success
+        std::optional<BindingCacheEntry> previous;        // the entry before the BU (none: new)
+    };
+    std::unordered_map<uint64_t, PendingCommit> commits_;
+    // Home addresses with a held BA (one commit each at a time).
+    std::unordered_map<Ipv6Address, uint64_t, Ipv6AddressHash> committing_;
+    uint64_t next_operation_ = 1;
 };
 
 }  // namespace nemokey::mobility::binding

@@ -30,7 +30,8 @@ BindingUpdateList::BindingUpdateList(BindingUpdateListConfig config)
       mcoa_(config_.multiple_care_of_addresses),
       bulk_(config_.multiple_care_of_addresses && config_.bulk_registration),
       prefix_mode_(config_.prefix_mode),
-      sequence_(config_.initial_sequence_number) {}
+      sequence_(config_.initial_sequence_number),
+      sas_ready_(!config_.dynamic_keying) {}
 
 const BulEntry* BindingUpdateList::entry(uint16_t binding_id) const {
     auto it = entries_.find(binding_id);
@@ -183,8 +184,108 @@ uint32_t BindingUpdateList::start_transaction(std::vector<uint16_t> ids, bool de
     t.from_home = from_home;
     t.timeout = timeout;
     for (uint16_t bid : t.binding_ids) entries_.at(bid).transaction = id;
-    transmit(t, now, out);
+    begin(t, now, out);
     return id;
+}
+
+size_t BindingUpdateList::held_binding_updates() const {
+    size_t n = 0;
+    for (const auto& [id, t] : transactions_)
+        n += (!t.waiting_operations.empty() || t.waiting_for_security_associations) ? 1 : 0;
+    return n;
+}
+
+void BindingUpdateList::begin(Transaction& t, TimePoint now, Actions& out) {
+    if (config_.dynamic_keying && !sas_ready_) {
+        t.waiting_for_security_associations = true;
+        out.push_back(Report{ReportKind::waiting_for_security_associations, config_.home_address,
+                             t.binding_ids.front(), std::nullopt});
+        return;
+    }
+    if (!t.deregistration && !t.handover_prepared) {
+        // RFC 4877 sec. 4.3, 7.4: on a handover the tunnel-mode SAs (and with
+        // K the IKE SA) move to the new care-of address before the BU leaves
+        // from it; the BU waits for the kernel's confirmation.
+        t.handover_prepared = true;
+        for (uint16_t bid : t.binding_ids) {
+            const BulEntry& e = entries_.at(bid);
+            if (!e.installed_care_of_address || *e.installed_care_of_address == e.care_of_address)
+                continue;
+            const bool k = config_.key_management_mobility && e.key_management_mobility_granted;
+            if (config_.dynamic_keying && !k) {
+                // Without K the IKE SA cannot follow: re-establish it from the
+                // new care-of address and wait for it.
+                sas_ready_ = false;
+                t.waiting_for_security_associations = true;
+                out.push_back(ReestablishIkeSa{config_.home_address, config_.home_agent_address,
+                                               e.care_of_address});
+                continue;
+            }
+            const uint64_t op = next_operation_++;
+            t.waiting_operations.push_back(op);
+            out.push_back(Migrate{config_.home_address, config_.home_agent_address,
+                                  *e.installed_care_of_address, e.care_of_address, k, op});
+        }
+        if (!t.waiting_operations.empty() || t.waiting_for_security_associations) return;
+    }
+    transmit(t, now, out);
+}
+
+void BindingUpdateList::on(const KernelOutcome& ev, TimePoint now, Actions& out) {
+    for (auto& [id, t] : transactions_) {
+        auto w = std::find(t.waiting_operations.begin(), t.waiting_operations.end(), ev.operation);
+        if (w == t.waiting_operations.end()) continue;
+        t.waiting_operations.erase(w);
+        if (!ev.ok) {
+            out.push_back(Report{ReportKind::migrate_failed, config_.home_address,
+                                 t.binding_ids.front(), std::nullopt});
+            if (config_.dynamic_keying) {
+                // The SAs stayed behind: the key manager builds new ones
+                // from the new care-of address.
+                sas_ready_ = false;
+                t.waiting_for_security_associations = true;
+                out.push_back(ReestablishIkeSa{config_.home_address, config_.home_agent_address,
+                                               entries_.at(t.binding_ids.front()).care_of_address});
+            }
+            // Static keying: BU/BA use transport-mode SAs that need no move;
+            // the registration goes ahead and the commit after the BA puts
+            // the rest in place.
+        }
+        if (t.waiting_operations.empty() && !t.waiting_for_security_associations) transmit(t, now, out);
+        return;
+    }
+    auto c = local_commits_.find(ev.operation);
+    if (c == local_commits_.end()) return;
+    const uint16_t bid = c->second;
+    local_commits_.erase(c);
+    if (ev.ok) return;
+    out.push_back(Report{ReportKind::kernel_state_failed, config_.home_address, bid, std::nullopt});
+    if (entries_.contains(bid)) {
+        kernel_retry_armed_.insert(bid);
+        out.push_back(ArmTimer{timer(TimerKind::bul_kernel_retry, bid), now + config_.initial_bindack_timeout});
+    }
+}
+
+void BindingUpdateList::on(const SecurityAssociationsReady&, TimePoint now, Actions& out) {
+    sas_ready_ = true;
+    std::vector<uint32_t> ready;
+    for (auto& [id, t] : transactions_)
+        if (t.waiting_for_security_associations) ready.push_back(id);
+    for (uint32_t id : ready) {
+        auto it = transactions_.find(id);
+        if (it == transactions_.end()) continue;
+        Transaction& t = it->second;
+        t.waiting_for_security_associations = false;
+        // SAs built from the current care-of address need no MIGRATE.
+        if (!t.handover_prepared) t.handover_prepared = true;
+        if (t.waiting_operations.empty()) transmit(t, now, out);
+    }
+}
+
+void BindingUpdateList::commit_local_state(uint16_t binding_id, Actions& out) {
+    const uint64_t op = next_operation_++;
+    local_commits_[op] = binding_id;
+    out.push_back(CommitKernelState{op, config_.home_address});
 }
 
 void BindingUpdateList::transmit(Transaction& t, TimePoint now, Actions& out) {
@@ -303,12 +404,11 @@ void BindingUpdateList::install(BulEntry& e, Actions& out) {
         out.push_back(UpdateBinding{config_.home_address, old, e.care_of_address,
                                     config_.home_agent_address, e.binding_id,
                                     config_.mobile_router, lifetime});
-        if (old != e.care_of_address) {
-            out.push_back(Migrate{config_.home_address, config_.home_agent_address, old,
-                                  e.care_of_address, e.key_management_mobility_granted});
-        }
+        // The SAs moved before the BU left (begin()).
     }
+    const bool changed = e.installed_care_of_address != e.care_of_address;
     e.installed_care_of_address = e.care_of_address;
+    if (changed) commit_local_state(e.binding_id, out);
 }
 
 void BindingUpdateList::uninstall(BulEntry& e, Actions& out) {
@@ -319,6 +419,7 @@ void BindingUpdateList::uninstall(BulEntry& e, Actions& out) {
     out.push_back(RemoveBinding{config_.home_address, *e.installed_care_of_address,
                                 config_.home_agent_address, e.binding_id});
     e.installed_care_of_address.reset();
+    commit_local_state(e.binding_id, out);
 }
 
 void BindingUpdateList::cancel_entry_timers(const BulEntry& e, Actions& out) {
@@ -333,6 +434,8 @@ void BindingUpdateList::remove_entry(uint16_t binding_id, Actions& out) {
     detach_from_transaction(it->second, out);
     cancel_entry_timers(it->second, out);
     uninstall(it->second, out);
+    if (kernel_retry_armed_.erase(binding_id))
+        out.push_back(CancelTimer{timer(TimerKind::bul_kernel_retry, binding_id)});
     entries_.erase(it);
 }
 
@@ -354,7 +457,8 @@ void BindingUpdateList::resynchronise(uint16_t sequence, TimePoint now, Actions&
     // RFC 6275 sec. 11.7.3: status 135 carries the home agent's last accepted
     // number; continue from it and send the BU again at once.
     sequence_ = sequence;
-    for (auto& [id, t] : transactions_) transmit(t, now, out);
+    for (auto& [id, t] : transactions_)
+        if (t.waiting_operations.empty() && !t.waiting_for_security_associations) transmit(t, now, out);
 }
 
 void BindingUpdateList::on(const BindingAcknowledgementReceived& ev, TimePoint now,
@@ -483,8 +587,13 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
         // the acknowledged BU was sent.
         const TimePoint sent = ba.sequence_number == t.last_sequence ? t.last_sent_at : t.first_sent_at;
         e.granted_lifetime = ba.lifetime_seconds();
-        e.key_management_mobility_granted =
-            config_.key_management_mobility && ba.key_management_mobility_capability;
+        const bool k = config_.key_management_mobility && ba.key_management_mobility_capability;
+        if (!e.installed_care_of_address) {
+            // First registration: K is decided here for the binding's life.
+            e.key_management_mobility_granted = k;
+        } else if (k != e.key_management_mobility_granted) {
+            out.push_back(Report{ReportKind::key_management_mobility_changed, hoa, e.binding_id, status});
+        }
         e.state = BulState::bound;
         const Duration granted = std::chrono::duration_cast<Duration>(e.granted_lifetime);
         e.expires_at = sent + granted;
@@ -567,6 +676,8 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
                 out.push_back(CancelTimer{timer(TimerKind::bul_refresh, keep)});
                 out.push_back(CancelTimer{timer(TimerKind::bul_lifetime, keep)});
             }
+            if (kernel_retry_armed_.erase(keep))
+                out.push_back(CancelTimer{timer(TimerKind::bul_kernel_retry, keep)});
             moved.state = BulState::waiting_for_ack;
             entries_[0] = moved;
             reregister.clear();
@@ -735,6 +846,12 @@ void BindingUpdateList::on(const TimerExpired& ev, TimePoint now, Actions& out) 
             const bool was_waiting = e.state == BulState::waiting_for_ack_refresh;
             e.state = BulState::waiting_for_ack;
             if (!was_waiting) register_entries({e.binding_id}, now, out);
+            return;
+        }
+        case TimerKind::bul_kernel_retry: {
+            const auto bid = static_cast<uint16_t>(ev.key.id);
+            kernel_retry_armed_.erase(bid);
+            if (entries_.contains(bid)) commit_local_state(bid, out);
             return;
         }
         case TimerKind::bc_lifetime:

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -49,7 +50,13 @@ struct BindingUpdateListConfig {
     bool mobile_router = false;                        // R flag, RFC 3963 sec. 5
     PrefixMode prefix_mode = PrefixMode::explicit_mode;
     std::vector<net::Prefix> mobile_network_prefixes;  // sent in explicit mode
-    bool key_management_mobility = false;              // K flag requested, RFC 6275 sec. 11.7.1
+    // K flag requested (RFC 6275 sec. 11.7.1): a capability input, "the key
+    // manager can move the IKE SA endpoints"; off under static keying.
+    bool key_management_mobility = false;
+    // Dynamic keying (IKEv2, RFC 4877): BUs wait until the key manager
+    // reported the SAs ready, and a handover without K in effect asks it to
+    // re-establish the IKE SA from the new care-of address.
+    bool dynamic_keying = false;
     bool link_local_address_compatibility = false;     // L flag
     bool multiple_care_of_addresses = false;           // RFC 5648: Binding Identifier options
     bool bulk_registration = false;                    // RFC 5648: several BIDs per BU
@@ -90,7 +97,9 @@ struct BulEntry {
     std::chrono::seconds granted_lifetime{0};
     TimePoint expires_at{};
     TimePoint refresh_at{};
-    bool key_management_mobility_granted = false;  // K in the last accepting BA
+    // K in effect for this binding: requested and granted by the first
+    // accepting BA of the registration; later BAs do not change it.
+    bool key_management_mobility_granted = false;
 };
 
 // ---- Events ----
@@ -135,11 +144,15 @@ struct BindingErrorReceived {
 struct TimerExpired {
     TimerKey key;
 };
+// Dynamic keying: the key manager holds the SAs for our home address (after
+// the first IKE_AUTH, or after a ReestablishIkeSa).
+struct SecurityAssociationsReady {};
 
 using MobileNodeEvent =
     std::variant<MovedToCareOfAddress, CareOfAddressesAvailable, CareOfAddressReplaced,
                  CareOfAddressLost, ReturnedHome, BindingAcknowledgementReceived,
-                 BindingRefreshRequestReceived, BindingErrorReceived, TimerExpired>;
+                 BindingRefreshRequestReceived, BindingErrorReceived, TimerExpired,
+                 KernelOutcome, SecurityAssociationsReady>;
 
 class BindingUpdateList {
 public:
@@ -160,6 +173,9 @@ public:
     PrefixMode prefix_mode() const { return prefix_mode_; }
     const BindingUpdateListConfig& config() const { return config_; }
     size_t outstanding_binding_updates() const { return transactions_.size(); }
+    // BUs held until the kernel moved the SAs or the key manager is ready.
+    size_t held_binding_updates() const;
+    bool security_associations_ready() const { return sas_ready_; }
 
 private:
     // One Binding Update and its retransmissions (RFC 6275 sec. 11.8).
@@ -175,6 +191,12 @@ private:
         TimePoint last_sent_at{};
         unsigned transmissions = 0;
         bool deferred = false;            // held back by the rate limit, not sent yet
+        // Before the first transmission (RFC 4877 sec. 4.3, 7.4): the
+        // MIGRATEs moving the SAs to the new care-of address, or the key
+        // manager's SAs.
+        std::vector<uint64_t> waiting_operations;
+        bool waiting_for_security_associations = false;
+        bool handover_prepared = false;
     };
 
     void on(const MovedToCareOfAddress& e, TimePoint now, Actions& out);
@@ -186,6 +208,11 @@ private:
     void on(const BindingRefreshRequestReceived& e, TimePoint now, Actions& out);
     void on(const BindingErrorReceived& e, TimePoint now, Actions& out);
     void on(const TimerExpired& e, TimePoint now, Actions& out);
+    void on(const KernelOutcome& e, TimePoint now, Actions& out);
+    void on(const SecurityAssociationsReady& e, TimePoint now, Actions& out);
+    // Sends the transaction's first BU, or holds it for a MIGRATE / the SAs.
+    void begin(Transaction& t, TimePoint now, Actions& out);
+    void commit_local_state(uint16_t binding_id, Actions& out);
 
     uint16_t key_of(uint16_t binding_id) const { return mcoa_ ? binding_id : 0; }
     bool prepare_registration(uint16_t binding_id, const Ipv6Address& coa, Actions& out);
@@ -225,6 +252,10 @@ private:
     std::map<uint16_t, BulEntry> entries_;
     std::map<uint32_t, Transaction> transactions_;
     std::deque<TimePoint> recent_sends_;   // for the rate limit
+    bool sas_ready_ = true;
+    uint64_t next_operation_ = 1;
+    std::map<uint64_t, uint16_t> local_commits_;   // operation -> binding id
+    std::set<uint16_t> kernel_retry_armed_;         // bindings whose commit is retried
 };
 
 // Lifetime in 4-second units as carried by BU/BA, rounded down and capped at

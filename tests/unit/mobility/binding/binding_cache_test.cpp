@@ -68,7 +68,7 @@ protected:
     }
 
     Actions send(BindingCache& bc, const ReceivedBindingUpdate& r) {
-        return bc.handle(r, clock.now());
+        return settle(bc, bc.handle(r, clock.now()), clock.now());
     }
 
     static mh::BindingIdentifier bid(uint16_t id, std::optional<Ipv6Address> coa = std::nullopt) {
@@ -95,7 +95,7 @@ TEST_F(CacheTest, FirstRegistrationRunsDadThenAccepts) {
     auto again = send(bc, bu(11, coa1));
     EXPECT_TRUE(again.empty());
 
-    auto done = bc.handle(DuplicateAddressDetectionResult{hoa, false}, clock.now());
+    auto done = settle(bc, bc.handle(DuplicateAddressDetectionResult{hoa, false}, clock.now()), clock.now());
     const auto install = only<InstallBinding>(done);
     EXPECT_EQ(install.home_address, hoa);
     EXPECT_EQ(install.care_of_address, coa1);
@@ -116,7 +116,7 @@ TEST_F(CacheTest, DadFailureAnswers134) {
     BindingCache bc(config(true), auth);
     auto out = send(bc, bu(10, coa1));
     EXPECT_FALSE(only<PerformDuplicateAddressDetection>(out).link_local_address);
-    auto done = bc.handle(DuplicateAddressDetectionResult{hoa, true}, clock.now());
+    auto done = settle(bc, bc.handle(DuplicateAddressDetectionResult{hoa, true}, clock.now()), clock.now());
     EXPECT_EQ(answer(done).status, BindingAckStatus::duplicate_address_detection_failed);
     EXPECT_EQ(count_of<InstallBinding>(done), 0u);
     EXPECT_EQ(bc.size(), 0u);
@@ -126,7 +126,7 @@ TEST_F(CacheTest, DadFailureAnswers134) {
 TEST_F(CacheTest, NoDadForRefresh) {
     BindingCache bc(config(true), auth);
     send(bc, bu(10, coa1));
-    bc.handle(DuplicateAddressDetectionResult{hoa, false}, clock.now());
+    settle(bc, bc.handle(DuplicateAddressDetectionResult{hoa, false}, clock.now()), clock.now());
     auto out = send(bc, bu(11, coa1));
     EXPECT_EQ(count_of<PerformDuplicateAddressDetection>(out), 0u);
     EXPECT_EQ(answer(out).status, BindingAckStatus::accepted);
@@ -593,6 +593,130 @@ TEST_F(CacheTest, BindingRefreshAdviceWhenConfigured) {
     const auto* bra = mh::find_option<mh::BindingRefreshAdvice>(ba.options);
     ASSERT_NE(bra, nullptr);
     EXPECT_EQ(bra->refresh_interval, 30);
+}
+
+}  // namespace
+}  // namespace nemokey::mobility::binding
+
+// ---- Outcome events: the BA waits for the kernel (issue: core-to-kernel contract) ----
+
+namespace nemokey::mobility::binding {
+namespace {
+
+using namespace testing;
+using mh::BindingAckStatus;
+
+class CacheCommitTest : public CacheTest {};
+
+TEST_F(CacheCommitTest, AcceptingBaIsHeldUntilTheKernelConfirms) {
+    BindingCache bc(config(), auth);
+    auto out = bc.handle(bu(1, coa1), clock.now());
+    EXPECT_EQ(count_of<SendBindingAcknowledgement>(out), 0u);
+    const auto commit = only<CommitKernelState>(out);
+    EXPECT_EQ(commit.home_address, hoa);
+    EXPECT_EQ(bc.pending_commits(), 1u);
+    out = bc.handle(KernelOutcome{commit.operation, true}, clock.now());
+    EXPECT_EQ(answer(out).status, BindingAckStatus::accepted);
+    EXPECT_EQ(bc.pending_commits(), 0u);
+}
+
+TEST_F(CacheCommitTest, KernelFailureAnswers130AndRestoresNothing) {
+    BindingCache bc(config(), auth);
+    auto out = bc.handle(bu(1, coa1), clock.now());
+    out = bc.handle(KernelOutcome{only<CommitKernelState>(out).operation, false}, clock.now());
+    EXPECT_EQ(answer(out).status, BindingAckStatus::insufficient_resources);
+    EXPECT_EQ(answer(out).lifetime, 0);
+    EXPECT_EQ(bc.find(hoa), nullptr);
+    EXPECT_EQ(bc.binding_count(), 0u);
+    // What was installed goes again: one more commit to the restored (empty) state.
+    EXPECT_EQ(count_of<CommitKernelState>(out), 1u);
+    EXPECT_EQ(count_of<RemoveBinding>(out), 1u);
+    EXPECT_EQ(only<Report>(out).kind, ReportKind::kernel_state_failed);
+}
+
+TEST_F(CacheCommitTest, KernelFailureOnHandoverRestoresTheOldCareOfAddress) {
+    BindingCache bc(config(), auth);
+    send(bc, bu(1, coa1));
+    auto out = bc.handle(bu(2, coa2), clock.now());
+    out = bc.handle(KernelOutcome{only<CommitKernelState>(out).operation, false}, clock.now());
+    EXPECT_EQ(answer(out).status, BindingAckStatus::insufficient_resources);
+    ASSERT_NE(bc.find(hoa), nullptr);
+    EXPECT_EQ(bc.find(hoa)->bindings.at(0).care_of_address, coa1);
+    const auto back = only<UpdateBinding>(out);
+    EXPECT_EQ(back.care_of_address, coa1);
+    // The lifetime timer of the restored binding is armed again.
+    EXPECT_EQ(count_of<ArmTimer>(out), 1u);
+}
+
+TEST_F(CacheCommitTest, BindingUpdateDuringACommitIsDropped) {
+    BindingCache bc(config(), auth);
+    auto out = bc.handle(bu(1, coa1), clock.now());
+    const auto commit = only<CommitKernelState>(out);
+    auto again = bc.handle(bu(2, coa1), clock.now());
+    EXPECT_EQ(count_of<DropMessage>(again), 1u);
+    EXPECT_EQ(count_of<SendBindingAcknowledgement>(again), 0u);
+    out = bc.handle(KernelOutcome{commit.operation, true}, clock.now());
+    EXPECT_EQ(answer(out).sequence_number, 1);
+}
+
+TEST_F(CacheCommitTest, RefreshWithoutKernelChangeIsAnsweredAtOnce) {
+    BindingCache bc(config(), auth);
+    send(bc, bu(1, coa1));
+    auto out = bc.handle(bu(2, coa1), clock.now());
+    EXPECT_EQ(count_of<CommitKernelState>(out), 0u);
+    EXPECT_EQ(answer(out).status, BindingAckStatus::accepted);
+}
+
+TEST_F(CacheCommitTest, MaxBindingsCountsBindingsNotHomeAddresses) {
+    auto c = config();
+    c.max_bindings = 1;
+    BindingCache bc(c, auth);
+    auto r = bu(1, coa1);
+    r.message.options = {bid(1, coa1), bid(2, coa2), bid(3, addr("2001:db8:c::10"))};
+    EXPECT_EQ(answer(send(bc, r)).status, BindingAckStatus::insufficient_resources);
+    EXPECT_EQ(bc.binding_count(), 0u);
+    r.message.options = {bid(1, coa1)};
+    r.message.sequence_number = 2;
+    EXPECT_EQ(answer(send(bc, r)).status, BindingAckStatus::accepted);
+    r.message.options = {bid(2, coa2)};
+    r.message.sequence_number = 3;
+    EXPECT_EQ(answer(send(bc, r)).status, BindingAckStatus::insufficient_resources);
+    // Moving the one binding is no new binding.
+    r.message.options = {bid(1, coa2)};
+    r.message.sequence_number = 4;
+    EXPECT_EQ(answer(send(bc, r)).status, BindingAckStatus::accepted);
+    EXPECT_EQ(bc.binding_count(), 1u);
+}
+
+TEST_F(CacheCommitTest, KStaysAsGrantedAtTheFirstRegistration) {
+    BindingCache bc(config(), auth);
+    auto first = bu(1, coa1);
+    first.message.key_management_mobility_capability = true;
+    EXPECT_TRUE(answer(send(bc, first)).key_management_mobility_capability);
+    auto moved = bu(2, coa2);
+    moved.message.key_management_mobility_capability = true;
+    const auto out = send(bc, moved);
+    EXPECT_TRUE(answer(out).key_management_mobility_capability);
+    EXPECT_TRUE(only<Migrate>(out).move_ike_sa);
+    EXPECT_TRUE(bc.find(hoa)->key_management_mobility);
+}
+
+TEST_F(CacheCommitTest, PrefixRoutesFollowTheBindingThatIsFirst) {
+    BindingCache bc(config(), auth);
+    auto r = bu(1, coa1);
+    r.message.mobile_router = true;
+    r.message.options = {bid(1, coa1), bid(2, coa2),
+                         mh::MobileNetworkPrefix{48, addr("2001:db8:100::")}};
+    auto out = send(bc, r);
+    ASSERT_EQ(answer(out).status, BindingAckStatus::accepted);
+    EXPECT_EQ(only<AddRoutes>(out).care_of_address, coa1);
+    // The binding that carried the routes goes: they are re-pointed, not lost.
+    auto dereg = bu(2, coa1, 0);
+    dereg.message.mobile_router = true;
+    dereg.message.options = {bid(1)};
+    out = send(bc, dereg);
+    EXPECT_EQ(count_of<RemoveRoutes>(out), 0u);
+    EXPECT_EQ(only<AddRoutes>(out).care_of_address, coa2);
 }
 
 }  // namespace

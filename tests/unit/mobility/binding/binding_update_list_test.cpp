@@ -42,11 +42,11 @@ protected:
     }
 
     Actions ack(BindingUpdateList& bul, const mh::BindingAcknowledgement& m) {
-        return bul.handle(BindingAcknowledgementReceived{ha, m, true}, clock.now());
+        return settle(bul, bul.handle(BindingAcknowledgementReceived{ha, m, true}, clock.now()), clock.now());
     }
 
     Actions move(BindingUpdateList& bul, const Ipv6Address& coa, uint16_t bid = 0) {
-        return bul.handle(MovedToCareOfAddress{coa, bid}, clock.now());
+        return settle(bul, bul.handle(MovedToCareOfAddress{coa, bid}, clock.now()), clock.now());
     }
 
     // Fires the retransmission timer armed in `actions` at its deadline.
@@ -422,25 +422,125 @@ TEST_F(BulTest, MaxRetransmissionsGivesUp) {
     EXPECT_EQ(bul.entry(0), nullptr);
 }
 
-TEST_F(BulTest, MovementWhileBoundUpdatesAndMigratesOnAcceptance) {
+TEST_F(BulTest, MovementWhileBoundMigratesBeforeTheBindingUpdate) {
     auto c = config();
     c.key_management_mobility = true;
     BindingUpdateList bul(c);
     register_at(bul, coa1, true);
-    auto sent = move(bul, coa2);
+    // RFC 4877 sec. 4.3, 7.4: the SAs move first; the BU waits for the kernel.
+    auto moved = bul.handle(MovedToCareOfAddress{coa2, 0}, clock.now());
+    EXPECT_EQ(count_of<SendBindingUpdate>(moved), 0u);
+    const auto migrate = only<Migrate>(moved);
+    EXPECT_EQ(migrate.old_care_of_address, coa1);
+    EXPECT_EQ(migrate.new_care_of_address, coa2);
+    EXPECT_TRUE(migrate.move_ike_sa);
+    EXPECT_NE(migrate.operation, 0u);
+    EXPECT_EQ(bul.held_binding_updates(), 1u);
+    auto sent = bul.handle(KernelOutcome{migrate.operation, true}, clock.now());
+    EXPECT_EQ(bul.held_binding_updates(), 0u);
     EXPECT_EQ(bul.entry(0)->state, BulState::waiting_for_ack_refresh);
     EXPECT_EQ(only<SendBindingUpdate>(sent).source, coa2);
     EXPECT_EQ(armed(sent, TimerKind::bul_retransmission)->at, clock.now() + initial_bindack_timeout);
-    EXPECT_EQ(count_of<Migrate>(sent), 0u);   // not before the home agent agreed
     auto out = ack(bul, ba(BindingAckStatus::accepted,
                            only<SendBindingUpdate>(sent).message.sequence_number, 150, true));
     const auto update = only<UpdateBinding>(out);
     EXPECT_EQ(update.old_care_of_address, coa1);
     EXPECT_EQ(update.care_of_address, coa2);
-    const auto migrate = only<Migrate>(out);
-    EXPECT_EQ(migrate.old_care_of_address, coa1);
-    EXPECT_EQ(migrate.new_care_of_address, coa2);
-    EXPECT_TRUE(migrate.move_ike_sa);
+    EXPECT_EQ(count_of<Migrate>(out), 0u) << "the SAs moved before the BU, not after the BA";
+    EXPECT_EQ(count_of<CommitKernelState>(out), 1u);
+}
+
+TEST_F(BulTest, RetransmissionsOfAHeldBindingUpdateDoNotMigrateAgain) {
+    BindingUpdateList bul(config());
+    register_at(bul, coa1, false);
+    auto moved = bul.handle(MovedToCareOfAddress{coa2, 0}, clock.now());
+    auto sent = bul.handle(KernelOutcome{only<Migrate>(moved).operation, true}, clock.now());
+    auto again = fire_retransmission(bul, sent);
+    EXPECT_EQ(count_of<SendBindingUpdate>(again), 1u);
+    EXPECT_EQ(count_of<Migrate>(again), 0u);
+}
+
+TEST_F(BulTest, FailedMigrateUnderStaticKeyingStillRegisters) {
+    BindingUpdateList bul(config());
+    register_at(bul, coa1, false);
+    auto moved = bul.handle(MovedToCareOfAddress{coa2, 0}, clock.now());
+    auto out = bul.handle(KernelOutcome{only<Migrate>(moved).operation, false}, clock.now());
+    EXPECT_EQ(only<Report>(out).kind, ReportKind::migrate_failed);
+    EXPECT_EQ(only<SendBindingUpdate>(out).source, coa2);
+}
+
+TEST_F(BulTest, DynamicKeyingWaitsForTheSecurityAssociations) {
+    auto c = config();
+    c.dynamic_keying = true;
+    c.key_management_mobility = true;
+    BindingUpdateList bul(c);
+    auto out = bul.handle(MovedToCareOfAddress{coa1, 0}, clock.now());
+    EXPECT_EQ(count_of<SendBindingUpdate>(out), 0u);
+    EXPECT_EQ(only<Report>(out).kind, ReportKind::waiting_for_security_associations);
+    out = bul.handle(SecurityAssociationsReady{}, clock.now());
+    EXPECT_EQ(only<SendBindingUpdate>(out).source, coa1);
+}
+
+TEST_F(BulTest, DynamicKeyingWithoutKReestablishesTheIkeSa) {
+    auto c = config();
+    c.dynamic_keying = true;
+    c.key_management_mobility = true;
+    BindingUpdateList bul(c);
+    settle(bul, bul.handle(SecurityAssociationsReady{}, clock.now()), clock.now());
+    register_at(bul, coa1, false);   // the home agent did not grant K
+    auto out = bul.handle(MovedToCareOfAddress{coa2, 0}, clock.now());
+    EXPECT_EQ(count_of<Migrate>(out), 0u);
+    EXPECT_EQ(count_of<SendBindingUpdate>(out), 0u);
+    const auto again = only<ReestablishIkeSa>(out);
+    EXPECT_EQ(again.care_of_address, coa2);
+    EXPECT_FALSE(bul.security_associations_ready());
+    out = bul.handle(SecurityAssociationsReady{}, clock.now());
+    EXPECT_EQ(only<SendBindingUpdate>(out).source, coa2);
+}
+
+TEST_F(BulTest, DynamicKeyingWithKMovesTheIkeSaByMigrate) {
+    auto c = config();
+    c.dynamic_keying = true;
+    c.key_management_mobility = true;
+    BindingUpdateList bul(c);
+    settle(bul, bul.handle(SecurityAssociationsReady{}, clock.now()), clock.now());
+    register_at(bul, coa1, true);
+    auto out = bul.handle(MovedToCareOfAddress{coa2, 0}, clock.now());
+    EXPECT_EQ(count_of<ReestablishIkeSa>(out), 0u);
+    EXPECT_TRUE(only<Migrate>(out).move_ike_sa);
+    // A MIGRATE the kernel refused: the key manager builds SAs from the new address.
+    out = bul.handle(KernelOutcome{only<Migrate>(out).operation, false}, clock.now());
+    EXPECT_EQ(only<ReestablishIkeSa>(out).care_of_address, coa2);
+    EXPECT_EQ(count_of<SendBindingUpdate>(out), 0u);
+    out = bul.handle(SecurityAssociationsReady{}, clock.now());
+    EXPECT_EQ(only<SendBindingUpdate>(out).source, coa2);
+}
+
+TEST_F(BulTest, KStaysAsFirstGrantedAcrossBindingAcknowledgements) {
+    auto c = config();
+    c.key_management_mobility = true;
+    BindingUpdateList bul(c);
+    register_at(bul, coa1, true);
+    ASSERT_TRUE(bul.entry(0)->key_management_mobility_granted);
+    auto sent = move(bul, coa2);
+    auto out = ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(sent).message.sequence_number, 150, false));
+    EXPECT_TRUE(bul.entry(0)->key_management_mobility_granted);
+    EXPECT_EQ(all_of<Report>(out).front().kind, ReportKind::key_management_mobility_changed);
+}
+
+TEST_F(BulTest, FailedLocalCommitIsRetried) {
+    BindingUpdateList bul(config());
+    auto sent = bul.handle(MovedToCareOfAddress{coa1, 0}, clock.now());
+    auto out = bul.handle(BindingAcknowledgementReceived{ha, ba(BindingAckStatus::accepted,
+                          only<SendBindingUpdate>(sent).message.sequence_number), true}, clock.now());
+    const auto commit = only<CommitKernelState>(out);
+    out = bul.handle(KernelOutcome{commit.operation, false}, clock.now());
+    EXPECT_EQ(only<Report>(out).kind, ReportKind::kernel_state_failed);
+    const auto retry = armed(out, TimerKind::bul_kernel_retry);
+    ASSERT_TRUE(retry);
+    clock.set(retry->at);
+    out = bul.handle(TimerExpired{retry->key}, clock.now());
+    EXPECT_EQ(count_of<CommitKernelState>(out), 1u);
 }
 
 TEST_F(BulTest, KFlagRequestedButNotGranted) {
@@ -449,10 +549,10 @@ TEST_F(BulTest, KFlagRequestedButNotGranted) {
     BindingUpdateList bul(c);
     register_at(bul, coa1, false);
     EXPECT_FALSE(bul.entry(0)->key_management_mobility_granted);
-    auto sent = move(bul, coa2);
+    auto moved = bul.handle(MovedToCareOfAddress{coa2, 0}, clock.now());
+    EXPECT_FALSE(only<Migrate>(moved).move_ike_sa);
+    auto sent = bul.handle(KernelOutcome{only<Migrate>(moved).operation, true}, clock.now());
     EXPECT_TRUE(only<SendBindingUpdate>(sent).message.key_management_mobility_capability);
-    auto out = ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(sent).message.sequence_number, 150, false));
-    EXPECT_FALSE(only<Migrate>(out).move_ike_sa);
 }
 
 TEST_F(BulTest, KFlagNotRequestedIsNeverGranted) {

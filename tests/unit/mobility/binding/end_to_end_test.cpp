@@ -63,6 +63,17 @@ protected:
             auto& timers = mine ? mn_timers : ha_timers;
             if (auto* t = std::get_if<ArmTimer>(&action)) timers[t->key] = t->at;
             if (auto* t = std::get_if<CancelTimer>(&action)) timers.erase(t->key);
+            // The daemon's kernel work succeeds at once.
+            if (auto* c = std::get_if<CommitKernelState>(&action)) {
+                const Actions next = mine ? mn.handle(KernelOutcome{c->operation, true}, clock.now())
+                                          : bc.handle(KernelOutcome{c->operation, true}, clock.now());
+                for (auto& a : next) queue.emplace_back(mine, a);
+            }
+            if (auto* g = std::get_if<Migrate>(&action); g && g->operation != 0) {
+                const Actions next = mine ? mn.handle(KernelOutcome{g->operation, true}, clock.now())
+                                          : bc.handle(KernelOutcome{g->operation, true}, clock.now());
+                for (auto& a : next) queue.emplace_back(mine, a);
+            }
             if (auto* s = std::get_if<SendBindingUpdate>(&action)) {
                 ReceivedBindingUpdate r{s->source, s->destination, s->home_address_option, true,
                                         "CN=mn", s->message};
@@ -99,7 +110,7 @@ protected:
             run(mn, bc, mn.handle(TimerExpired{next->second}, clock.now()));
         } else {
             ha_timers.erase(next->second);
-            Actions out = bc.handle(TimerExpired{next->second}, clock.now());
+            Actions out = settle(bc, bc.handle(TimerExpired{next->second}, clock.now()), clock.now());
             for (auto& a : out) ha_log.push_back(a);
         }
     }

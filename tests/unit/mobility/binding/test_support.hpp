@@ -55,6 +55,22 @@ size_t index_of(const Actions& actions) {
 
 inline TimePoint at_ms(int64_t ms) { return TimePoint{Duration{ms}}; }
 
+// Plays the daemon's part for kernel work: every CommitKernelState and every
+// Migrate with an operation id gets its KernelOutcome (ok or not) at once,
+// and what the state machine does next is appended to the actions.
+template <class Machine>
+Actions settle(Machine& m, Actions out, TimePoint now, bool ok = true) {
+    for (size_t i = 0; i < out.size(); ++i) {
+        uint64_t op = 0;
+        if (const auto* c = std::get_if<CommitKernelState>(&out[i])) op = c->operation;
+        if (const auto* g = std::get_if<Migrate>(&out[i])) op = g->operation;
+        if (op == 0) continue;
+        Actions next = m.handle(KernelOutcome{op, ok}, now);
+        for (auto& a : next) out.push_back(std::move(a));
+    }
+    return out;
+}
+
 }  // namespace nemokey::mobility::binding::testing
 
 // Parameterised tests print a status as its number, not as raw bytes.
