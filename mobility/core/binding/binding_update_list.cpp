@@ -223,10 +223,20 @@ void BindingUpdateList::begin(Transaction& t, TimePoint now, Actions& out) {
             }
             const uint64_t op = next_operation_++;
             t.waiting_operations.push_back(op);
+            migrate_operations_.insert(op);
             out.push_back(Migrate{config_.home_address, config_.home_agent_address,
                                   *e.installed_care_of_address, e.care_of_address, k, op});
         }
         if (!t.waiting_operations.empty() || t.waiting_for_security_associations) return;
+        if (!t.from_home) {
+            // No SAs to move (a first registration, or the same care-of
+            // address): the BU still needs the kernel state for its care-of
+            // address (Home Address option state, policies) before it leaves.
+            const uint64_t op = next_operation_++;
+            t.waiting_operations.push_back(op);
+            out.push_back(CommitKernelState{op, config_.home_address});
+            return;
+        }
     }
     transmit(t, now, out);
 }
@@ -236,7 +246,13 @@ void BindingUpdateList::on(const KernelOutcome& ev, TimePoint now, Actions& out)
         auto w = std::find(t.waiting_operations.begin(), t.waiting_operations.end(), ev.operation);
         if (w == t.waiting_operations.end()) continue;
         t.waiting_operations.erase(w);
-        if (!ev.ok) {
+        const bool was_migrate = migrate_operations_.erase(ev.operation) > 0;
+        if (!ev.ok && !was_migrate) {
+            // The BU's own state failed: it goes anyway (retransmissions and
+            // the commit after the BA try again).
+            out.push_back(Report{ReportKind::kernel_state_failed, config_.home_address,
+                                 t.binding_ids.front(), std::nullopt});
+        } else if (!ev.ok) {
             out.push_back(Report{ReportKind::migrate_failed, config_.home_address,
                                  t.binding_ids.front(), std::nullopt});
             if (config_.dynamic_keying) {
@@ -384,6 +400,7 @@ void BindingUpdateList::finish_transaction(uint32_t id, Actions& out) {
         auto e = entries_.find(bid);
         if (e != entries_.end() && e->second.transaction == id) e->second.transaction.reset();
     }
+    for (uint64_t op : it->second.waiting_operations) migrate_operations_.erase(op);
     transactions_.erase(it);
     out.push_back(CancelTimer{timer(TimerKind::bul_retransmission, id)});
 }
@@ -436,7 +453,10 @@ void BindingUpdateList::remove_entry(uint16_t binding_id, Actions& out) {
     uninstall(it->second, out);
     if (kernel_retry_armed_.erase(binding_id))
         out.push_back(CancelTimer{timer(TimerKind::bul_kernel_retry, binding_id)});
+    const bool had_state = it->second.state != BulState::idle;
     entries_.erase(it);
+    // Its care-of address no longer needs route-optimisation states or policies.
+    if (had_state) commit_local_state(binding_id, out);
 }
 
 void BindingUpdateList::give_up(std::optional<BindingAckStatus> status, Actions& out) {

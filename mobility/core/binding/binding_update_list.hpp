@@ -256,6 +256,7 @@ private:
     uint64_t next_operation_ = 1;
     std::map<uint64_t, uint16_t> local_commits_;   // operation -> binding id
     std::set<uint16_t> kernel_retry_armed_;         // bindings whose commit is retried
+    std::set<uint64_t> migrate_operations_;         // outstanding Migrate operation ids
 };
 
 // Lifetime in 4-second units as carried by BU/BA, rounded down and capped at

@@ -54,7 +54,7 @@ protected:
         for (const auto& a : all_of<ArmTimer>(actions)) {
             if (a.key.kind == TimerKind::bul_retransmission) {
                 clock.set(a.at);
-                return bul.handle(TimerExpired{a.key}, clock.now());
+                return settle(bul, bul.handle(TimerExpired{a.key}, clock.now()), clock.now());
             }
         }
         ADD_FAILURE() << "no retransmission timer armed";
@@ -132,7 +132,7 @@ TEST_F(BulTest, RefreshUsesInitialBindackTimeoutAndBacksOff) {
     auto refresh = armed(acked, TimerKind::bul_refresh);
     ASSERT_TRUE(refresh);
     clock.set(refresh->at);
-    auto out = bul.handle(TimerExpired{refresh->key}, clock.now());
+    auto out = settle(bul, bul.handle(TimerExpired{refresh->key}, clock.now()), clock.now());
     EXPECT_EQ(bul.entry(0)->state, BulState::waiting_for_ack_refresh);
     EXPECT_EQ(only<SendBindingUpdate>(out).message.lifetime, 150);
     int64_t last = clock.now().time_since_epoch().count();
@@ -183,7 +183,7 @@ TEST_F(BulTest, ExpiryWithoutRefreshAckLosesTheBinding) {
     auto refresh = *armed(acked, TimerKind::bul_refresh);
     auto lifetime = *armed(acked, TimerKind::bul_lifetime);
     clock.set(refresh.at);
-    auto out = bul.handle(TimerExpired{refresh.key}, clock.now());
+    auto out = settle(bul, bul.handle(TimerExpired{refresh.key}, clock.now()), clock.now());
     ASSERT_EQ(count_of<SendBindingUpdate>(out), 1u);
     // No answer; the retransmissions run until the lifetime is over.
     while (true) {
@@ -191,10 +191,10 @@ TEST_F(BulTest, ExpiryWithoutRefreshAckLosesTheBinding) {
         ASSERT_TRUE(next);
         if (next->at >= lifetime.at) break;
         clock.set(next->at);
-        out = bul.handle(TimerExpired{next->key}, clock.now());
+        out = settle(bul, bul.handle(TimerExpired{next->key}, clock.now()), clock.now());
     }
     clock.set(lifetime.at);
-    out = bul.handle(TimerExpired{lifetime.key}, clock.now());
+    out = settle(bul, bul.handle(TimerExpired{lifetime.key}, clock.now()), clock.now());
     EXPECT_EQ(only<RemoveBinding>(out).care_of_address, coa1);
     EXPECT_EQ(only<Report>(out).kind, ReportKind::binding_lost);
     EXPECT_EQ(bul.entry(0)->state, BulState::waiting_for_ack);
@@ -209,18 +209,18 @@ TEST_F(BulTest, StaleLifetimeTimerIsIgnored) {
     auto acked = register_at(bul, coa1);
     auto lifetime = *armed(acked, TimerKind::bul_lifetime);
     clock.set(lifetime.at - Duration{1});
-    EXPECT_TRUE(bul.handle(TimerExpired{lifetime.key}, clock.now()).empty());
+    EXPECT_TRUE(settle(bul, bul.handle(TimerExpired{lifetime.key}, clock.now()), clock.now()).empty());
 }
 
 TEST_F(BulTest, DropsAcknowledgementsThatDoNotMatch) {
     BindingUpdateList bul(config());
     auto sent = move(bul, coa1);
     const uint16_t seq = only<SendBindingUpdate>(sent).message.sequence_number;
-    auto wrong_source = bul.handle(
-        BindingAcknowledgementReceived{coa2, ba(BindingAckStatus::accepted, seq), true}, clock.now());
+    auto wrong_source = settle(bul, bul.handle(
+        BindingAcknowledgementReceived{coa2, ba(BindingAckStatus::accepted, seq), true}, clock.now()), clock.now());
     EXPECT_EQ(count_of<DropMessage>(wrong_source), 1u);
-    auto unprotected = bul.handle(
-        BindingAcknowledgementReceived{ha, ba(BindingAckStatus::accepted, seq), false}, clock.now());
+    auto unprotected = settle(bul, bul.handle(
+        BindingAcknowledgementReceived{ha, ba(BindingAckStatus::accepted, seq), false}, clock.now()), clock.now());
     EXPECT_EQ(count_of<DropMessage>(unprotected), 1u);
     EXPECT_EQ(count_of<InstallBinding>(unprotected), 0u);
     auto wrong_seq = ack(bul, ba(BindingAckStatus::accepted, static_cast<uint16_t>(seq + 5)));
@@ -268,7 +268,7 @@ TEST_F(BulTest, Status135ResynchronisesWithTheAcknowledgedNumber) {
     EXPECT_EQ(bul.sequence_number(), 40001);
     // Resynchronising also works across the wrap (a second later: MAX_UPDATE_RATE).
     clock.advance(seconds{1});
-    auto refresh = bul.handle(BindingRefreshRequestReceived{ha, {}}, clock.now());
+    auto refresh = settle(bul, bul.handle(BindingRefreshRequestReceived{ha, {}}, clock.now()), clock.now());
     ASSERT_EQ(count_of<SendBindingUpdate>(refresh), 1u);
     auto again = ack(bul, ba(BindingAckStatus::sequence_number_out_of_window, 65535, 0));
     EXPECT_EQ(only<SendBindingUpdate>(again).message.sequence_number, 0);
@@ -390,7 +390,7 @@ TEST_F(BulTest, RateLimitHoldsBackTheFourthBindingUpdateInOneSecond) {
     EXPECT_EQ(held->at, at_ms(11000));
     EXPECT_EQ(bul.outstanding_binding_updates(), 1u);
     clock.set(held->at);
-    auto out = bul.handle(TimerExpired{held->key}, clock.now());
+    auto out = settle(bul, bul.handle(TimerExpired{held->key}, clock.now()), clock.now());
     const auto bu = only<SendBindingUpdate>(out);
     EXPECT_EQ(bu.source, coa1);
     // The first real transmission: its timeout is not doubled.
@@ -474,7 +474,7 @@ TEST_F(BulTest, DynamicKeyingWaitsForTheSecurityAssociations) {
     c.dynamic_keying = true;
     c.key_management_mobility = true;
     BindingUpdateList bul(c);
-    auto out = bul.handle(MovedToCareOfAddress{coa1, 0}, clock.now());
+    auto out = settle(bul, bul.handle(MovedToCareOfAddress{coa1, 0}, clock.now()), clock.now());
     EXPECT_EQ(count_of<SendBindingUpdate>(out), 0u);
     EXPECT_EQ(only<Report>(out).kind, ReportKind::waiting_for_security_associations);
     out = bul.handle(SecurityAssociationsReady{}, clock.now());
@@ -530,7 +530,7 @@ TEST_F(BulTest, KStaysAsFirstGrantedAcrossBindingAcknowledgements) {
 
 TEST_F(BulTest, FailedLocalCommitIsRetried) {
     BindingUpdateList bul(config());
-    auto sent = bul.handle(MovedToCareOfAddress{coa1, 0}, clock.now());
+    auto sent = settle(bul, bul.handle(MovedToCareOfAddress{coa1, 0}, clock.now()), clock.now());
     auto out = bul.handle(BindingAcknowledgementReceived{ha, ba(BindingAckStatus::accepted,
                           only<SendBindingUpdate>(sent).message.sequence_number), true}, clock.now());
     const auto commit = only<CommitKernelState>(out);
@@ -539,7 +539,7 @@ TEST_F(BulTest, FailedLocalCommitIsRetried) {
     const auto retry = armed(out, TimerKind::bul_kernel_retry);
     ASSERT_TRUE(retry);
     clock.set(retry->at);
-    out = bul.handle(TimerExpired{retry->key}, clock.now());
+    out = settle(bul, bul.handle(TimerExpired{retry->key}, clock.now()), clock.now());
     EXPECT_EQ(count_of<CommitKernelState>(out), 1u);
 }
 
@@ -574,15 +574,15 @@ TEST_F(BulTest, KFlagGranted) {
 TEST_F(BulTest, BindingRefreshRequestRefreshesABoundBinding) {
     BindingUpdateList bul(config());
     register_at(bul, coa1);
-    auto out = bul.handle(BindingRefreshRequestReceived{ha, {}}, clock.now());
+    auto out = settle(bul, bul.handle(BindingRefreshRequestReceived{ha, {}}, clock.now()), clock.now());
     const auto bu = only<SendBindingUpdate>(out);
     EXPECT_EQ(bu.source, coa1);
     EXPECT_EQ(bu.message.lifetime, 150);
     EXPECT_EQ(bul.entry(0)->state, BulState::waiting_for_ack_refresh);
     // While a BU is outstanding another BRR adds nothing.
-    EXPECT_EQ(count_of<SendBindingUpdate>(bul.handle(BindingRefreshRequestReceived{ha, {}}, clock.now())), 0u);
+    EXPECT_EQ(count_of<SendBindingUpdate>(settle(bul, bul.handle(BindingRefreshRequestReceived{ha, {}}, clock.now()), clock.now())), 0u);
     // A BRR from anyone else is dropped.
-    EXPECT_EQ(count_of<DropMessage>(bul.handle(BindingRefreshRequestReceived{coa2, {}}, clock.now())), 1u);
+    EXPECT_EQ(count_of<DropMessage>(settle(bul, bul.handle(BindingRefreshRequestReceived{coa2, {}}, clock.now()), clock.now())), 1u);
 }
 
 TEST_F(BulTest, BindingErrorStatus1ReRegistersAsFirstRegistration) {
@@ -591,13 +591,13 @@ TEST_F(BulTest, BindingErrorStatus1ReRegistersAsFirstRegistration) {
     mh::BindingError be;
     be.status = mh::BindingErrorStatus::unknown_binding_for_home_address_destination_option;
     be.home_address = hoa;
-    auto out = bul.handle(BindingErrorReceived{ha, be}, clock.now());
+    auto out = settle(bul, bul.handle(BindingErrorReceived{ha, be}, clock.now()), clock.now());
     EXPECT_EQ(count_of<SendBindingUpdate>(out), 1u);
     EXPECT_EQ(bul.entry(0)->state, BulState::waiting_for_ack);
     EXPECT_EQ(armed(out, TimerKind::bul_retransmission)->at, clock.now() + initial_bindack_timeout_first_reg);
     // A BE for somebody else's home address is dropped.
     be.home_address = addr("2001:db8:1::999");
-    EXPECT_EQ(count_of<DropMessage>(bul.handle(BindingErrorReceived{ha, be}, clock.now())), 1u);
+    EXPECT_EQ(count_of<DropMessage>(settle(bul, bul.handle(BindingErrorReceived{ha, be}, clock.now()), clock.now())), 1u);
 }
 
 TEST_F(BulTest, BindingErrorWithoutEntryIsIgnored) {
@@ -605,7 +605,7 @@ TEST_F(BulTest, BindingErrorWithoutEntryIsIgnored) {
     mh::BindingError be;
     be.status = mh::BindingErrorStatus::unrecognized_mh_type_value;
     be.home_address = hoa;
-    auto out = bul.handle(BindingErrorReceived{ha, be}, clock.now());
+    auto out = settle(bul, bul.handle(BindingErrorReceived{ha, be}, clock.now()), clock.now());
     EXPECT_EQ(count_of<DropMessage>(out), 1u);
     EXPECT_FALSE(bul.home_agent_unusable());
 }
@@ -616,7 +616,7 @@ TEST_F(BulTest, BindingErrorStatus2StopsUsingTheHomeAgent) {
     mh::BindingError be;
     be.status = mh::BindingErrorStatus::unrecognized_mh_type_value;
     be.home_address = hoa;
-    auto out = bul.handle(BindingErrorReceived{ha, be}, clock.now());
+    auto out = settle(bul, bul.handle(BindingErrorReceived{ha, be}, clock.now()), clock.now());
     EXPECT_TRUE(bul.home_agent_unusable());
     EXPECT_EQ(count_of<RemoveBinding>(out), 1u);
 }
@@ -624,7 +624,7 @@ TEST_F(BulTest, BindingErrorStatus2StopsUsingTheHomeAgent) {
 TEST_F(BulTest, ReturnHomeDeregisters) {
     BindingUpdateList bul(config());
     register_at(bul, coa1);
-    auto out = bul.handle(ReturnedHome{}, clock.now());
+    auto out = settle(bul, bul.handle(ReturnedHome{}, clock.now()), clock.now());
     const auto send = only<SendBindingUpdate>(out);
     // RFC 6275 sec. 11.5.4: from the home address, lifetime zero, no HAO.
     EXPECT_EQ(send.source, hoa);
@@ -647,7 +647,7 @@ TEST_F(BulTest, ReturnHomeMovesKeyManagementEndpointWhenKGranted) {
     {
         BindingUpdateList bul(c);
         register_at(bul, coa1, true);
-        auto out = bul.handle(ReturnedHome{}, clock.now());
+        auto out = settle(bul, bul.handle(ReturnedHome{}, clock.now()), clock.now());
         EXPECT_EQ(count_of<Migrate>(out), 0u);   // not before the home agent agreed
         auto done = ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number, 0));
         const auto m = only<Migrate>(done);
@@ -659,7 +659,7 @@ TEST_F(BulTest, ReturnHomeMovesKeyManagementEndpointWhenKGranted) {
     {
         BindingUpdateList bul(c);
         register_at(bul, coa1, false);   // K not granted
-        auto out = bul.handle(ReturnedHome{}, clock.now());
+        auto out = settle(bul, bul.handle(ReturnedHome{}, clock.now()), clock.now());
         auto done = ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number, 0));
         EXPECT_EQ(count_of<Migrate>(done), 0u);
     }
@@ -668,7 +668,7 @@ TEST_F(BulTest, ReturnHomeMovesKeyManagementEndpointWhenKGranted) {
 TEST_F(BulTest, ReturnHomeAnsweredWith133MeansAlreadyGone) {
     BindingUpdateList bul(config());
     register_at(bul, coa1);
-    auto out = bul.handle(ReturnedHome{}, clock.now());
+    auto out = settle(bul, bul.handle(ReturnedHome{}, clock.now()), clock.now());
     auto done = ack(bul, ba(BindingAckStatus::not_home_agent_for_this_mobile_node,
                             only<SendBindingUpdate>(out).message.sequence_number, 0));
     EXPECT_EQ(count_of<RemoveBinding>(done), 1u);
@@ -681,7 +681,7 @@ TEST_F(BulTest, ReturnHomeAnsweredWith133MeansAlreadyGone) {
 TEST_F(BulTest, LeavingHomeAgainBeforeDeregistrationAck) {
     BindingUpdateList bul(config());
     register_at(bul, coa1);
-    bul.handle(ReturnedHome{}, clock.now());
+    settle(bul, bul.handle(ReturnedHome{}, clock.now()), clock.now());
     auto out = move(bul, coa2);
     EXPECT_EQ(only<SendBindingUpdate>(out).message.lifetime, 150);
     EXPECT_EQ(bul.outstanding_binding_updates(), 1u);   // the deregistration is abandoned
@@ -690,7 +690,7 @@ TEST_F(BulTest, LeavingHomeAgainBeforeDeregistrationAck) {
 
 TEST_F(BulTest, ReturnHomeWhenIdleSendsNothing) {
     BindingUpdateList bul(config());
-    EXPECT_TRUE(bul.handle(ReturnedHome{}, clock.now()).empty());
+    EXPECT_TRUE(settle(bul, bul.handle(ReturnedHome{}, clock.now()), clock.now()).empty());
 }
 
 // ---- NEMO (RFC 3963) ----
@@ -766,7 +766,7 @@ protected:
 
 TEST_F(BulMcoaTest, BulkRegistrationSendsOneBindingUpdate) {
     BindingUpdateList bul(mcoa_config(true));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     const auto bu = only<SendBindingUpdate>(out).message;
     const auto bids = mh::find_options<mh::BindingIdentifier>(bu.options);
     ASSERT_EQ(bids.size(), 2u);
@@ -784,7 +784,7 @@ TEST_F(BulMcoaTest, BulkRegistrationSendsOneBindingUpdate) {
 
 TEST_F(BulMcoaTest, BulkRegistrationPartlyAccepted) {
     BindingUpdateList bul(mcoa_config(true));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     auto m = ba(BindingAckStatus::mcoa_notcomplete, only<SendBindingUpdate>(out).message.sequence_number);
     m.options = {bid_status(1, BindingAckStatus::accepted),
                  bid_status(2, BindingAckStatus::invalid_care_of_address)};
@@ -802,7 +802,7 @@ class BulPerBindingStatus : public BulMcoaTest,
 
 TEST_P(BulPerBindingStatus, RemovesOnlyThatBinding) {
     BindingUpdateList bul(mcoa_config(true));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     auto m = ba(BindingAckStatus::mcoa_notcomplete, only<SendBindingUpdate>(out).message.sequence_number);
     m.options = {bid_status(1, GetParam()), bid_status(2, BindingAckStatus::accepted)};
     auto acked = ack(bul, m);
@@ -821,7 +821,7 @@ INSTANTIATE_TEST_SUITE_P(Rfc5648, BulPerBindingStatus,
 
 TEST_F(BulMcoaTest, NonMcoaBindingExistsFallsBackToOneBinding) {
     BindingUpdateList bul(mcoa_config(false));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     const auto sends = all_of<SendBindingUpdate>(out);
     ASSERT_EQ(sends.size(), 2u);
     auto fallback = ack(bul, ba(BindingAckStatus::mcoa_non_mcoa_binding_exists,
@@ -836,7 +836,7 @@ TEST_F(BulMcoaTest, NonMcoaBindingExistsFallsBackToOneBinding) {
 
 TEST_F(BulMcoaTest, WithoutBulkEachBindingHasItsOwnBindingUpdate) {
     BindingUpdateList bul(mcoa_config(false));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     const auto sends = all_of<SendBindingUpdate>(out);
     ASSERT_EQ(sends.size(), 2u);
     for (size_t i = 0; i < 2; ++i) {
@@ -859,7 +859,7 @@ TEST_F(BulMcoaTest, MakeBeforeBreak) {
     ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number));
     ASSERT_EQ(bul.entry(1)->state, BulState::bound);
 
-    auto replace = bul.handle(CareOfAddressReplaced{1, 2, coa2}, clock.now());
+    auto replace = settle(bul, bul.handle(CareOfAddressReplaced{1, 2, coa2}, clock.now()), clock.now());
     const auto bu = only<SendBindingUpdate>(replace).message;
     ASSERT_EQ(mh::find_options<mh::BindingIdentifier>(bu.options).size(), 1u);
     EXPECT_EQ(mh::find_option<mh::BindingIdentifier>(bu.options)->binding_id, 2);
@@ -896,7 +896,7 @@ TEST_F(BulMcoaTest, MakeBeforeBreakKeepsOldWhenNewIsRejected) {
     BindingUpdateList bul(mcoa_config(false));
     auto out = move(bul, coa1, 1);
     ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number));
-    auto replace = bul.handle(CareOfAddressReplaced{1, 2, coa2}, clock.now());
+    auto replace = settle(bul, bul.handle(CareOfAddressReplaced{1, 2, coa2}, clock.now()), clock.now());
     auto m = ba(BindingAckStatus::invalid_care_of_address, only<SendBindingUpdate>(replace).message.sequence_number, 0);
     auto rejected = ack(bul, m);
     EXPECT_EQ(count_of<SendBindingUpdate>(rejected), 0u);
@@ -906,9 +906,9 @@ TEST_F(BulMcoaTest, MakeBeforeBreakKeepsOldWhenNewIsRejected) {
 
 TEST_F(BulMcoaTest, LostCareOfAddressIsDeregistered) {
     BindingUpdateList bul(mcoa_config(false));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     for (const auto& s : all_of<SendBindingUpdate>(out)) ack(bul, ba(BindingAckStatus::accepted, s.message.sequence_number));
-    auto lost = bul.handle(CareOfAddressLost{2}, clock.now());
+    auto lost = settle(bul, bul.handle(CareOfAddressLost{2}, clock.now()), clock.now());
     const auto bu = only<SendBindingUpdate>(lost);
     EXPECT_EQ(bu.message.lifetime, 0);
     EXPECT_EQ(bu.source, coa1);
@@ -919,9 +919,9 @@ TEST_F(BulMcoaTest, LostCareOfAddressIsDeregistered) {
 
 TEST_F(BulMcoaTest, ReturnHomeDeregistersAllWithoutBindingIdentifiers) {
     BindingUpdateList bul(mcoa_config(true));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number));
-    auto home = bul.handle(ReturnedHome{}, clock.now());
+    auto home = settle(bul, bul.handle(ReturnedHome{}, clock.now()), clock.now());
     const auto bu = only<SendBindingUpdate>(home);
     EXPECT_EQ(bu.message.lifetime, 0);
     EXPECT_EQ(bu.source, hoa);
@@ -933,7 +933,7 @@ TEST_F(BulMcoaTest, ReturnHomeDeregistersAllWithoutBindingIdentifiers) {
 
 TEST_F(BulMcoaTest, BulkProhibitedFallsBackToSingleRegistrations) {
     BindingUpdateList bul(mcoa_config(true));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     auto fallback = ack(bul, ba(BindingAckStatus::mcoa_bulk_registration_prohibited,
                                 only<SendBindingUpdate>(out).message.sequence_number, 0));
     EXPECT_FALSE(bul.bulk_registration());
@@ -957,11 +957,11 @@ TEST_F(BulMcoaTest, McoaProhibitedFallsBackToOneBinding) {
 
 TEST_F(BulMcoaTest, BindingRefreshRequestNamesBindings) {
     BindingUpdateList bul(mcoa_config(false));
-    auto out = bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now());
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
     for (const auto& s : all_of<SendBindingUpdate>(out)) ack(bul, ba(BindingAckStatus::accepted, s.message.sequence_number));
     mh::BindingRefreshRequest brr;
     brr.options.push_back(bid_status(2, BindingAckStatus::accepted));
-    auto refresh = bul.handle(BindingRefreshRequestReceived{ha, brr}, clock.now());
+    auto refresh = settle(bul, bul.handle(BindingRefreshRequestReceived{ha, brr}, clock.now()), clock.now());
     const auto bu = only<SendBindingUpdate>(refresh);
     EXPECT_EQ(mh::find_option<mh::BindingIdentifier>(bu.message.options)->binding_id, 2);
     EXPECT_EQ(bul.entry(1)->state, BulState::bound);

@@ -1,0 +1,308 @@
+// Property tests on the fake kernel: for random event sequences (MCoA,
+// NEMO, handovers, lifetimes, kernel failures injected into random
+// operations), after every step the kernel holds exactly the desired state
+// computed from the core; a failed commit answers 130 and leaves no half
+// state once the core's follow-up commit ran; after shutdown nothing of ours
+// is left, and another owner's objects are never touched.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <deque>
+#include <random>
+#include <unordered_map>
+
+#include "tests/unit/mobility/binding/test_support.hpp"
+#include "tests/unit/mobility/dataplane/daemon_double.hpp"
+
+namespace nemokey::mobility::dataplane {
+namespace {
+
+using namespace dataplane::testing;
+using binding::testing::addr;
+using binding::testing::prefix;
+using mh::BindingAckStatus;
+
+// A node's SPD entries, as conf::derive_plan makes them: BU/BA in transport
+// mode (with HAO and RH2), the payload in tunnel mode to the care-of address.
+std::vector<conf::SpdEntry> spd_of(const net::Ipv6Address& hoa, const net::Ipv6Address& ha, uint32_t reqid,
+                                   bool home_agent) {
+    std::vector<conf::SpdEntry> spd;
+    const auto h = net::Prefix{net::IpAddress{hoa}, 128};
+    const auto a = net::Prefix{net::IpAddress{ha}, 128};
+    conf::SpdEntry bu;
+    bu.direction = home_agent ? conf::Direction::in : conf::Direction::out;
+    bu.selector = conf::Selector{h, a, conf::ip_proto_mh, conf::mh_binding_update};
+    bu.mip6_header = conf::Mip6Header::home_address_option;
+    bu.priority = 10;
+    bu.reqid = reqid;
+    spd.push_back(bu);
+    conf::SpdEntry ba = bu;
+    ba.direction = home_agent ? conf::Direction::out : conf::Direction::in;
+    ba.selector = conf::Selector{a, h, conf::ip_proto_mh, conf::mh_binding_acknowledgement};
+    ba.mip6_header = conf::Mip6Header::type2_routing_header;
+    spd.push_back(ba);
+    conf::SpdEntry out;
+    out.traffic_class = conf::TrafficClass::payload;
+    out.direction = conf::Direction::out;
+    out.mode = conf::IpsecMode::tunnel;
+    out.priority = 100;
+    out.reqid = reqid + 1;
+    conf::SpdEntry in = out;
+    in.direction = conf::Direction::in;
+    const auto any = *net::Prefix::parse("::/0");
+    const conf::Endpoint coa{true, {}};
+    const conf::Endpoint ha_end{false, ha};
+    if (home_agent) {
+        out.selector = conf::Selector{any, h, 0, std::nullopt};
+        out.tunnel_source = ha_end;
+        out.tunnel_destination = coa;
+        in.selector = conf::Selector{h, any, 0, std::nullopt};
+        in.tunnel_source = coa;
+        in.tunnel_destination = ha_end;
+    } else {
+        out.selector = conf::Selector{h, any, 0, std::nullopt};
+        out.tunnel_source = coa;
+        out.tunnel_destination = ha_end;
+        in.selector = conf::Selector{any, h, 0, std::nullopt};
+        in.tunnel_source = ha_end;
+        in.tunnel_destination = coa;
+    }
+    spd.push_back(out);
+    spd.push_back(in);
+    return spd;
+}
+
+class Authorized : public binding::Authorizer {
+public:
+    binding::AuthorizationAnswer authorize(const binding::AuthorizationRequest&) override {
+        return {binding::AuthorizationVerdict::authorized, {prefix("2001:db8:300::/56")}};
+    }
+};
+
+// Executes what a core asks of the kernel, with injected failures.
+template <class Core, class Plane>
+struct Loop {
+    Loop(Core& c, const Plane& p, FakeKernel& k, std::mt19937& r) : core(c), plane(p), kernel(k), rng(r) {}
+    Core& core;
+    const Plane& plane;
+    FakeKernel& kernel;
+    std::mt19937& rng;
+    unsigned failure_one_in = 6;
+    OperationId next_id = 1;
+    bool dirty = false;   // the last commit failed: the kernel may differ from the core
+    size_t injected = 0;
+    size_t answered_130 = 0;
+    std::unordered_map<binding::TimerKey, binding::TimePoint> timers;
+    std::optional<uint16_t> last_bu;
+
+    bool commit() {
+        auto ops = reconcile(desired_state(core, plane), installed(kernel));
+        if (!ops.empty() && rng() % failure_one_in == 0) {
+            // One operation of the batch, at random, fails.
+            const size_t victim = rng() % ops.size();
+            auto target = std::make_shared<size_t>(0);
+            kernel.fail_next([target, victim](const Operation&) { return (*target)++ == victim; }, ENOBUFS);
+            ++injected;
+        }
+        return all_ok(execute(kernel, std::move(ops), next_id));
+    }
+
+    void run(binding::Actions actions, binding::TimePoint now) {
+        std::deque<binding::Action> queue(actions.begin(), actions.end());
+        while (!queue.empty()) {
+            binding::Action a = std::move(queue.front());
+            queue.pop_front();
+            uint64_t op = 0;
+            bool ok = true;
+            if (auto* t = std::get_if<binding::ArmTimer>(&a)) timers[t->key] = t->at;
+            if (auto* t = std::get_if<binding::CancelTimer>(&a)) timers.erase(t->key);
+            if (auto* s = std::get_if<binding::SendBindingUpdate>(&a)) last_bu = s->message.sequence_number;
+            if (auto* s = std::get_if<binding::SendBindingAcknowledgement>(&a))
+                answered_130 += s->message.status == BindingAckStatus::insufficient_resources ? 1 : 0;
+            if (auto* m = std::get_if<binding::Migrate>(&a)) {
+                // MIGRATE the SAs and policies, then put the rest (route
+                // optimisation states) in place in the same go.
+                const auto results = execute(kernel, migrates_for(installed(kernel), *m), next_id,
+                                             BatchMode::continue_on_error);
+                ok = all_ok(results);
+                const bool committed = commit();
+                dirty = !committed;
+                ok = ok && committed;
+                op = m->operation;
+            }
+            if (auto* c = std::get_if<binding::CommitKernelState>(&a)) {
+                ok = commit();
+                dirty = !ok;
+                op = c->operation;
+            }
+            if (op != 0)
+                for (auto& next : core.handle(binding::KernelOutcome{op, ok}, now)) queue.push_back(std::move(next));
+        }
+    }
+
+    void fire_due(binding::TimePoint now) {
+        while (true) {
+            auto due = timers.end();
+            for (auto it = timers.begin(); it != timers.end(); ++it)
+                if (it->second <= now && (due == timers.end() || it->second < due->second)) due = it;
+            if (due == timers.end()) return;
+            const binding::TimerKey key = due->first;
+            timers.erase(due);
+            run(core.handle(binding::TimerExpired{key}, now), now);
+        }
+    }
+};
+
+// Another owner's route on the home link: never touched.
+Route foreign_route() {
+    Route r;
+    r.id = RouteId{254, prefix("2001:db8:77::/64"), 1024};
+    r.device = "home0";
+    r.protocol = 4;
+    return r;
+}
+
+class HomeAgentProperty : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
+    std::mt19937 rng(GetParam());
+    auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    const auto ha = addr("2001:db8:1::1");
+    const net::Ipv6Address hoas[] = {addr("2001:db8:1::100"), addr("2001:db8:1::200"), addr("2001:db8:1::300")};
+    const net::Ipv6Address coas[] = {addr("2001:db8:a::1"), addr("2001:db8:b::1"), addr("2001:db8:c::1")};
+    HomeAgentDataPlane plane;
+    plane.home_link_interface = "home0";
+    for (unsigned i = 0; i < 3; ++i) plane.spd[hoas[i]] = spd_of(hoas[i], ha, 0x10000 + 16 * i, true);
+    Authorized auth;
+    binding::BindingCacheConfig c;
+    c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
+    c.duplicate_address_detection = pick(2) == 0;
+    c.max_bindings = static_cast<size_t>(pick(5));
+    binding::BindingCache bc(c, auth);
+    FakeKernel kernel({"lo", "home0"});
+    kernel.foreign().routes.emplace(foreign_route().id, foreign_route());
+    Loop<binding::BindingCache, HomeAgentDataPlane> loop{bc, plane, kernel, rng};
+    binding::TimePoint now{};
+    uint16_t seq[3] = {0, 0, 0};
+    bool up = false;
+    for (int attempt = 0; attempt < 50 && !up; ++attempt) up = loop.commit();   // the tunnel device
+    ASSERT_TRUE(up);
+
+    for (int step = 0; step < 300; ++step) {
+        const int h = pick(3);
+        switch (pick(6)) {
+            case 0:
+                now += binding::Duration{pick(100000)};
+                loop.fire_due(now);
+                break;
+            case 1:
+                loop.run(bc.handle(binding::DuplicateAddressDetectionResult{hoas[h], pick(6) == 0}, now), now);
+                break;
+            default: {
+                binding::ReceivedBindingUpdate r;
+                r.source = coas[pick(3)];
+                r.destination = ha;
+                r.home_address_option = hoas[h];
+                r.ipsec_protected = true;
+                r.identity = "CN=node";
+                seq[h] = static_cast<uint16_t>(seq[h] + 1 + (pick(8) == 0 ? 0 : 0));
+                r.message.sequence_number = seq[h];
+                r.message.home_registration = true;
+                r.message.key_management_mobility_capability = pick(2);
+                r.message.mobile_router = h == 2;   // one node is a mobile router
+                r.message.lifetime = static_cast<uint16_t>(pick(5) ? 10 + pick(40) : 0);
+                if (r.message.mobile_router && pick(2))
+                    r.message.options.push_back(mh::MobileNetworkPrefix{56, addr("2001:db8:300::")});
+                if (h == 1) {   // one node uses MCoA
+                    const int bids = 1 + pick(2);
+                    for (int b = 0; b < bids; ++b) {
+                        mh::BindingIdentifier o;
+                        o.binding_id = static_cast<uint16_t>(1 + pick(3));
+                        o.care_of_address = net::IpAddress{coas[pick(3)]};
+                        bool dup = false;
+                        for (const auto* x : mh::find_options<mh::BindingIdentifier>(r.message.options))
+                            dup = dup || x->binding_id == o.binding_id;
+                        if (!dup) r.message.options.push_back(o);
+                    }
+                }
+                loop.run(bc.handle(r, now), now);
+            }
+        }
+        SCOPED_TRACE(::testing::Message() << "seed " << GetParam() << " step " << step);
+        if (!loop.dirty) {
+            ASSERT_EQ(installed(kernel), desired_state(bc, plane));
+        }
+    }
+    // Shutdown: desired = nothing.
+    auto ops = removal_of(installed(kernel));
+    EXPECT_TRUE(all_ok(execute(kernel, ops, loop.next_id)));
+    EXPECT_TRUE(installed(kernel).empty());
+    EXPECT_TRUE(kernel.objects().routes.contains(foreign_route().id)) << "another owner's route was touched";
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, HomeAgentProperty, ::testing::Range(1u, 101u));
+
+class MobileRouterProperty : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(MobileRouterProperty, KernelHoldsExactlyTheDesiredState) {
+    std::mt19937 rng(GetParam());
+    auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    const auto ha = addr("2001:db8:1::1");
+    const auto hoa = addr("2001:db8:1::300");
+    const net::Ipv6Address coas[] = {addr("2001:db8:a::1"), addr("2001:db8:b::1"), addr("2001:db8:c::1")};
+    binding::BindingUpdateListConfig c;
+    c.home_address = hoa;
+    c.home_agent_address = ha;
+    c.mobile_router = true;
+    c.mobile_network_prefixes = {prefix("2001:db8:300::/56")};
+    c.key_management_mobility = pick(2);
+    c.max_update_rate = 0;
+    binding::BindingUpdateList bul(c);
+    MobileDataPlane plane;
+    plane.mobile_network_prefixes = c.mobile_network_prefixes;
+    plane.spd = spd_of(hoa, ha, 0x20000, false);
+    FakeKernel kernel({"lo", "home0"});
+    kernel.foreign().routes.emplace(foreign_route().id, foreign_route());
+    Loop<binding::BindingUpdateList, MobileDataPlane> loop{bul, plane, kernel, rng};
+    binding::TimePoint now{};
+    auto run = [&](binding::Actions out) { loop.run(std::move(out), now); };
+
+    for (int step = 0; step < 300; ++step) {
+        switch (pick(6)) {
+            case 0:
+                now += binding::Duration{pick(60000)};
+                loop.fire_due(now);
+                break;
+            case 1:
+                run(bul.handle(binding::MovedToCareOfAddress{coas[pick(3)], 0}, now));
+                break;
+            case 2:
+                if (pick(4) == 0) run(bul.handle(binding::ReturnedHome{}, now));
+                break;
+            default: {
+                if (!loop.last_bu) break;
+                mh::BindingAcknowledgement ba;
+                ba.status = pick(8) == 0 ? BindingAckStatus::reason_unspecified : BindingAckStatus::accepted;
+                ba.sequence_number = *loop.last_bu;
+                ba.lifetime = static_cast<uint16_t>(20 + pick(40));
+                ba.mobile_router = true;
+                ba.key_management_mobility_capability = pick(2);
+                run(bul.handle(binding::BindingAcknowledgementReceived{ha, ba, true}, now));
+            }
+        }
+        SCOPED_TRACE(::testing::Message() << "seed " << GetParam() << " step " << step);
+        if (!loop.dirty) {
+            ASSERT_EQ(installed(kernel), desired_state(bul, plane));
+        }
+        if (bul.home_agent_unusable()) break;
+    }
+    auto ops = removal_of(installed(kernel));
+    EXPECT_TRUE(all_ok(execute(kernel, ops, loop.next_id)));
+    EXPECT_TRUE(installed(kernel).empty());
+    EXPECT_TRUE(kernel.objects().routes.contains(foreign_route().id));
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, MobileRouterProperty, ::testing::Range(1u, 101u));
+
+}  // namespace
+}  // namespace nemokey::mobility::dataplane
