@@ -196,19 +196,22 @@ size_t BindingUpdateList::held_binding_updates() const {
 }
 
 void BindingUpdateList::begin(Transaction& t, TimePoint now, Actions& out) {
+    if (!t.waiting_operations.empty()) return;
     if (config_.dynamic_keying && !sas_ready_) {
+        if (!t.waiting_for_security_associations)
+            out.push_back(Report{ReportKind::waiting_for_security_associations, config_.home_address,
+                                 t.binding_ids.front(), std::nullopt});
         t.waiting_for_security_associations = true;
-        out.push_back(Report{ReportKind::waiting_for_security_associations, config_.home_address,
-                             t.binding_ids.front(), std::nullopt});
         return;
     }
+    t.waiting_for_security_associations = false;
     if (!t.deregistration && !t.handover_prepared) {
         // RFC 4877 sec. 4.3, 7.4: on a handover the tunnel-mode SAs (and with
         // K the IKE SA) move to the new care-of address before the BU leaves
         // from it; the BU waits for the kernel's confirmation.
         t.handover_prepared = true;
         for (uint16_t bid : t.binding_ids) {
-            const BulEntry& e = entries_.at(bid);
+            BulEntry& e = entries_.at(bid);
             if (!e.installed_care_of_address || *e.installed_care_of_address == e.care_of_address)
                 continue;
             const bool k = config_.key_management_mobility && e.key_management_mobility_granted;
@@ -221,6 +224,9 @@ void BindingUpdateList::begin(Transaction& t, TimePoint now, Actions& out) {
                                                e.care_of_address});
                 continue;
             }
+            // The daemon executes the MIGRATEs and the rest of the kernel
+            // state for the new care-of address together.
+            e.kernel_care_of_address = e.care_of_address;
             const uint64_t op = next_operation_++;
             t.waiting_operations.push_back(op);
             migrate_operations_.insert(op);
@@ -228,10 +234,18 @@ void BindingUpdateList::begin(Transaction& t, TimePoint now, Actions& out) {
                                   *e.installed_care_of_address, e.care_of_address, k, op});
         }
         if (!t.waiting_operations.empty() || t.waiting_for_security_associations) return;
-        if (!t.from_home) {
-            // No SAs to move (a first registration, or the same care-of
-            // address): the BU still needs the kernel state for its care-of
-            // address (Home Address option state, policies) before it leaves.
+    }
+    if (!t.deregistration && !t.from_home) {
+        // The BU needs the kernel state of its care-of address (Home Address
+        // option state, policies) before it leaves: a first registration,
+        // or SAs the key manager rebuilt. A refresh needs nothing.
+        bool new_care_of_address = false;
+        for (uint16_t bid : t.binding_ids) {
+            BulEntry& e = entries_.at(bid);
+            new_care_of_address = new_care_of_address || e.kernel_care_of_address != e.care_of_address;
+            e.kernel_care_of_address = e.care_of_address;
+        }
+        if (new_care_of_address) {
             const uint64_t op = next_operation_++;
             t.waiting_operations.push_back(op);
             out.push_back(CommitKernelState{op, config_.home_address});
@@ -267,7 +281,7 @@ void BindingUpdateList::on(const KernelOutcome& ev, TimePoint now, Actions& out)
             // the registration goes ahead and the commit after the BA puts
             // the rest in place.
         }
-        if (t.waiting_operations.empty() && !t.waiting_for_security_associations) transmit(t, now, out);
+        if (t.waiting_operations.empty() && !t.waiting_for_security_associations) begin(t, now, out);
         return;
     }
     auto c = local_commits_.find(ev.operation);
@@ -292,13 +306,16 @@ void BindingUpdateList::on(const SecurityAssociationsReady&, TimePoint now, Acti
         if (it == transactions_.end()) continue;
         Transaction& t = it->second;
         t.waiting_for_security_associations = false;
-        // SAs built from the current care-of address need no MIGRATE.
-        if (!t.handover_prepared) t.handover_prepared = true;
-        if (t.waiting_operations.empty()) transmit(t, now, out);
+        // SAs built from the current care-of address need no MIGRATE; the
+        // rest of the kernel state for it is committed before the BU.
+        t.handover_prepared = true;
+        begin(t, now, out);
     }
 }
 
 void BindingUpdateList::commit_local_state(uint16_t binding_id, Actions& out) {
+    if (auto e = entries_.find(binding_id); e != entries_.end())
+        e->second.kernel_care_of_address = e->second.care_of_address;
     const uint64_t op = next_operation_++;
     local_commits_[op] = binding_id;
     out.push_back(CommitKernelState{op, config_.home_address});

@@ -92,6 +92,9 @@ struct BulEntry {
     Ipv6Address care_of_address;      // being registered, or registered
     // The binding installed locally (tunnel to the home agent), if any.
     std::optional<Ipv6Address> installed_care_of_address;
+    // The care-of address the kernel state (SAs, policies, Home Address
+    // option states) was last committed or migrated for.
+    std::optional<Ipv6Address> kernel_care_of_address;
     std::optional<uint32_t> transaction;        // the outstanding BU, if any
     std::optional<uint16_t> releases_binding_id;  // make-before-break (RFC 5648)
     std::chrono::seconds granted_lifetime{0};

@@ -84,12 +84,20 @@ ReceivedBindingUpdate binding_update(uint32_t i, uint16_t seq) {
     return r;
 }
 
+// The daemon's part: every CommitKernelState succeeds at once.
+void confirm(BindingCache& bc, Actions& out, TimePoint now) {
+    const size_t n = out.size();
+    for (size_t i = 0; i < n; ++i)
+        if (const auto* c = std::get_if<CommitKernelState>(&out[i])) bc.handle(KernelOutcome{c->operation, true}, now, out);
+}
+
 void fill(BindingCache& bc, uint32_t n) {
     Actions out;
     const TimePoint now{};
     for (uint32_t i = 0; i < n; ++i) {
         out.clear();
         bc.handle(binding_update(i, 1), now, out);
+        confirm(bc, out, now);
     }
 }
 
@@ -122,6 +130,48 @@ void BM_BindingUpdateToAcknowledgement(benchmark::State& state) {
 }
 BENCHMARK(BM_BindingUpdateToAcknowledgement)->Arg(10000)->Arg(100000);
 
+// Handover: a BU from a new care-of address changes kernel state, so the BA
+// waits for the outcome of the commit (CommitKernelState -> KernelOutcome).
+void BM_HandoverWithKernelOutcome(benchmark::State& state) {
+    AllowAll auth;
+    BindingCache bc(config(), auth);
+    const auto n = static_cast<uint32_t>(state.range(0));
+    fill(bc, n);
+    Actions out;
+    uint16_t seq = 2;
+    uint32_t k = 0;
+    TimePoint now{};
+    std::vector<HomeAgentEvent> moves;
+    for (uint32_t i = 0; i < 4096; ++i) {
+        auto r = binding_update((i * 2654435761u) % n, 2);
+        r.source = care_of_address(n + i);
+        r.message.options = {mh::AlternateCareOfAddress{r.source}};
+        moves.emplace_back(r);
+    }
+    for (auto _ : state) {
+        auto& r = std::get<ReceivedBindingUpdate>(moves[k]);
+        r.message.sequence_number = seq;
+        out.clear();
+        bc.handle(moves[k], now, out);
+        confirm(bc, out, now);
+        benchmark::DoNotOptimize(out.data());
+        if (++k == moves.size()) {
+            k = 0;
+            ++seq;
+            // Back and forth between two care-of addresses per home address.
+            for (auto& m : moves) {
+                auto& b = std::get<ReceivedBindingUpdate>(m);
+                b.source.bytes[0] ^= 0x01;
+                b.message.options = {mh::AlternateCareOfAddress{b.source}};
+            }
+        }
+    }
+    if (std::get<SendBindingAcknowledgement>(out.back()).message.status != mh::BindingAckStatus::accepted)
+        state.SkipWithError("handover not accepted");
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HandoverWithKernelOutcome)->Arg(10000)->Arg(100000);
+
 // First registration and deregistration: the entry is created and erased each time.
 void BM_RegisterDeregister(benchmark::State& state) {
     AllowAll auth;
@@ -137,9 +187,11 @@ void BM_RegisterDeregister(benchmark::State& state) {
         std::get<ReceivedBindingUpdate>(reg).message.sequence_number = seq++;
         out.clear();
         bc.handle(reg, now, out);
+        confirm(bc, out, now);
         std::get<ReceivedBindingUpdate>(dereg).message.sequence_number = seq++;
         out.clear();
         bc.handle(dereg, now, out);
+        confirm(bc, out, now);
         benchmark::DoNotOptimize(out.data());
     }
     state.SetItemsProcessed(state.iterations() * 2);
@@ -183,7 +235,8 @@ void BM_BindingUpdateListRefresh(benchmark::State& state) {
     c.home_agent_address = *Ipv6Address::parse("2001:db8:1::1");
     BindingUpdateList bul(c);
     TimePoint now{};
-    bul.handle(MovedToCareOfAddress{care_of_address(1)}, now);
+    for (const auto& a : bul.handle(MovedToCareOfAddress{care_of_address(1)}, now))
+        if (const auto* c = std::get_if<CommitKernelState>(&a)) bul.handle(KernelOutcome{c->operation, true}, now);
     mh::BindingAcknowledgement first;
     first.sequence_number = bul.sequence_number();
     first.lifetime = 150;

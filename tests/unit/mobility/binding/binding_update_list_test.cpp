@@ -477,7 +477,7 @@ TEST_F(BulTest, DynamicKeyingWaitsForTheSecurityAssociations) {
     auto out = settle(bul, bul.handle(MovedToCareOfAddress{coa1, 0}, clock.now()), clock.now());
     EXPECT_EQ(count_of<SendBindingUpdate>(out), 0u);
     EXPECT_EQ(only<Report>(out).kind, ReportKind::waiting_for_security_associations);
-    out = bul.handle(SecurityAssociationsReady{}, clock.now());
+    out = settle(bul, bul.handle(SecurityAssociationsReady{}, clock.now()), clock.now());
     EXPECT_EQ(only<SendBindingUpdate>(out).source, coa1);
 }
 
@@ -494,7 +494,7 @@ TEST_F(BulTest, DynamicKeyingWithoutKReestablishesTheIkeSa) {
     const auto again = only<ReestablishIkeSa>(out);
     EXPECT_EQ(again.care_of_address, coa2);
     EXPECT_FALSE(bul.security_associations_ready());
-    out = bul.handle(SecurityAssociationsReady{}, clock.now());
+    out = settle(bul, bul.handle(SecurityAssociationsReady{}, clock.now()), clock.now());
     EXPECT_EQ(only<SendBindingUpdate>(out).source, coa2);
 }
 
@@ -512,7 +512,7 @@ TEST_F(BulTest, DynamicKeyingWithKMovesTheIkeSaByMigrate) {
     out = bul.handle(KernelOutcome{only<Migrate>(out).operation, false}, clock.now());
     EXPECT_EQ(only<ReestablishIkeSa>(out).care_of_address, coa2);
     EXPECT_EQ(count_of<SendBindingUpdate>(out), 0u);
-    out = bul.handle(SecurityAssociationsReady{}, clock.now());
+    out = settle(bul, bul.handle(SecurityAssociationsReady{}, clock.now()), clock.now());
     EXPECT_EQ(only<SendBindingUpdate>(out).source, coa2);
 }
 
