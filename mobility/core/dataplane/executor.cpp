@@ -1,0 +1,259 @@
+#include "mobility/core/dataplane/executor.hpp"
+
+#include <algorithm>
+
+#include "mobility/kernel/reconcile.hpp"
+
+namespace nemokey::mobility::dataplane {
+
+using namespace kernel;
+
+std::vector<MigrateSas> migrations_for(const KernelObjects& installed, const net::Ipv6Address& old_coa_v6,
+                                       const net::Ipv6Address& new_coa_v6, bool move_ike_sa,
+                                       bool local_is_care_of_address) {
+    std::vector<MigrateSas> out;
+    const IpAddress old_coa{old_coa_v6};
+    const IpAddress new_coa{new_coa_v6};
+    std::optional<IpAddress> peer;   // the other end of the IKE SA
+    for (const auto& [id, p] : installed.policies) {
+        MigrateSas m;
+        m.policy = id;
+        for (const auto& t : p.templates) {
+            if (t.mode != SaMode::tunnel || !t.source || !t.destination) continue;
+            if (*t.source == old_coa) {
+                m.templates.push_back(MigrateTemplate{t.protocol, t.mode, t.reqid, old_coa, *t.destination,
+                                                      new_coa, *t.destination});
+                peer = *t.destination;
+            } else if (*t.destination == old_coa) {
+                m.templates.push_back(MigrateTemplate{t.protocol, t.mode, t.reqid, *t.source, old_coa,
+                                                      *t.source, new_coa});
+                peer = *t.source;
+            }
+        }
+        if (!m.templates.empty()) out.push_back(std::move(m));
+    }
+    if (!move_ike_sa) return out;
+    auto kmaddress = [&](const IpAddress& other) {
+        return local_is_care_of_address ? KmAddress{new_coa, other} : KmAddress{other, new_coa};
+    };
+    if (!out.empty() && peer) {
+        for (auto& m : out) m.kmaddress = kmaddress(*peer);
+        return out;
+    }
+    // No tunnel-mode SA to move: tell the key manager through a MIGRATE of
+    // the BU/BA transport policy that moves nothing.
+    for (const auto& [id, p] : installed.policies) {
+        if (p.templates.empty() || p.templates.front().mode != SaMode::transport ||
+            p.templates.front().protocol != SaProtocol::esp || id.direction != PolicyDirection::out)
+            continue;
+        const IpAddress src = id.selector.source.address;
+        const IpAddress dst = id.selector.destination.address;
+        MigrateSas m;
+        m.policy = id;
+        m.templates.push_back(MigrateTemplate{SaProtocol::esp, SaMode::transport, p.templates.front().reqid,
+                                              src, dst, src, dst});
+        // The home agent end: the selector's destination on the mobile
+        // node, its source on the home agent.
+        m.kmaddress = kmaddress(local_is_care_of_address ? dst : src);
+        out.push_back(std::move(m));
+        break;
+    }
+    return out;
+}
+
+void apply_migrate(KernelObjects& record, const MigrateSas& m) {
+    auto it = record.policies.find(m.policy);
+    if (it == record.policies.end()) return;
+    for (auto& t : it->second.templates) {
+        for (const auto& mt : m.templates) {
+            if (t.mode != mt.mode || t.protocol != mt.protocol) continue;
+            if (mt.reqid != 0 && t.reqid != mt.reqid) continue;
+            if (t.mode != SaMode::tunnel && t.mode != SaMode::beet) continue;
+            if (t.source != mt.old_source || t.destination != mt.old_destination) continue;
+            t.source = mt.new_source;
+            t.destination = mt.new_destination;
+        }
+    }
+    for (const auto& mt : m.templates) {
+        for (auto s = record.sas.begin(); s != record.sas.end(); ++s) {
+            const Sa& sa = s->second;
+            if ((mt.reqid != 0 && sa.reqid != mt.reqid) || sa.mode != mt.mode || sa.id.protocol != mt.protocol ||
+                sa.id.source != mt.old_source || sa.id.destination != mt.old_destination)
+                continue;
+            Sa moved = sa;
+            moved.id.source = mt.new_source;
+            moved.id.destination = mt.new_destination;
+            record.sas.erase(s);
+            record.sas.insert_or_assign(moved.id, moved);
+            break;
+        }
+    }
+}
+
+namespace {
+
+// Our record after a successful operation.
+void record_success(KernelObjects& k, const Operation& op) {
+    std::visit(
+        [&](const auto& o) {
+            using T = std::decay_t<decltype(o)>;
+            if constexpr (std::is_same_v<T, InstallSa>) k.sas.insert_or_assign(o.sa.id, o.sa);
+            else if constexpr (std::is_same_v<T, RemoveSa>) k.sas.erase(o.id);
+            else if constexpr (std::is_same_v<T, InstallPolicy>) k.policies.insert_or_assign(o.policy.id, o.policy);
+            else if constexpr (std::is_same_v<T, RemovePolicy>) k.policies.erase(o.id);
+            else if constexpr (std::is_same_v<T, MigrateSas>) apply_migrate(k, o);
+            else if constexpr (std::is_same_v<T, FlushOwned>) k = KernelObjects{};
+            else if constexpr (std::is_same_v<T, InstallAddress>) k.addresses.insert_or_assign(o.address.id, o.address);
+            else if constexpr (std::is_same_v<T, RemoveAddress>) k.addresses.erase(o.id);
+            else if constexpr (std::is_same_v<T, InstallRoute>) k.routes.insert_or_assign(o.route.id, o.route);
+            else if constexpr (std::is_same_v<T, RemoveRoute>) k.routes.erase(o.id);
+            else if constexpr (std::is_same_v<T, InstallRule>) k.rules.insert_or_assign(o.rule.id, o.rule);
+            else if constexpr (std::is_same_v<T, RemoveRule>) k.rules.erase(o.id);
+            else if constexpr (std::is_same_v<T, InstallTunnel>) k.tunnels.insert_or_assign(o.tunnel.name, o.tunnel);
+            else if constexpr (std::is_same_v<T, RemoveTunnel>) {
+                // A device takes its addresses, routes and proxy entries along.
+                std::erase_if(k.addresses, [&](const auto& kv) { return kv.first.interface == o.name; });
+                std::erase_if(k.routes, [&](const auto& kv) { return kv.second.device == o.name; });
+                std::erase_if(k.proxy_neighbours, [&](const auto& kv) { return kv.first.interface == o.name; });
+                k.tunnels.erase(o.name);
+            } else if constexpr (std::is_same_v<T, InstallProxyNeighbour>)
+                k.proxy_neighbours.insert_or_assign(o.neighbour.id, o.neighbour);
+            else if constexpr (std::is_same_v<T, RemoveProxyNeighbour>) k.proxy_neighbours.erase(o.id);
+        },
+        op);
+}
+
+}  // namespace
+
+KernelExecutor::KernelExecutor(Kernel& kernel, DesiredState desired, bool local_is_care_of_address)
+    : kernel_(kernel), desired_(std::move(desired)), local_is_care_of_address_(local_is_care_of_address) {}
+
+void KernelExecutor::start(std::function<void(bool, size_t)> done) {
+    ++stats_.resyncs;
+    in_flight_ = true;
+    kernel_.dump_owned([this, done = std::move(done)](DumpResult r) {
+        if (!r.ok) {
+            in_flight_ = false;
+            done(false, 0);
+            pump();
+            return;
+        }
+        installed_ = std::move(r.objects);
+        auto ops = reconcile(desired_(), installed_);
+        const size_t n = ops.size();
+        if (ops.empty()) {
+            in_flight_ = false;
+            done(true, 0);
+            pump();
+            return;
+        }
+        ++stats_.batches;
+        stats_.operations += n;
+        auto requests = number(std::move(ops), next_id_);
+        next_id_ += n;
+        auto copy = requests;
+        kernel_.submit(std::move(requests), BatchMode::continue_on_error,
+                       [this, copy = std::move(copy), done = std::move(done)](std::vector<OperationResult> results) {
+                           bool ok = true;
+                           for (size_t i = 0; i < results.size() && i < copy.size(); ++i) {
+                               if (results[i].ok()) record_success(installed_, copy[i].operation);
+                               else ok = false;
+                           }
+                           if (!ok) ++stats_.failed_batches;
+                           in_flight_ = false;
+                           done(ok, copy.size());
+                           pump();
+                       });
+    });
+}
+
+void KernelExecutor::execute(const binding::Actions& actions, Outcome outcome) {
+    Step step;
+    for (const auto& a : actions) {
+        if (const auto* m = std::get_if<binding::Migrate>(&a)) {
+            step.migrates.push_back(*m);
+            if (m->operation != 0) step.operations.push_back(m->operation);
+        }
+        if (const auto* c = std::get_if<binding::CommitKernelState>(&a)) step.operations.push_back(c->operation);
+    }
+    if (step.migrates.empty() && step.operations.empty()) return;
+    ++stats_.steps;
+    step.outcome = std::move(outcome);
+    queue_.push_back(std::move(step));
+    pump();
+}
+
+void KernelExecutor::shutdown(std::function<void(bool)> done) {
+    Step step;
+    step.shutdown = true;
+    step.shutdown_done = std::move(done);
+    queue_.push_back(std::move(step));
+    pump();
+}
+
+void KernelExecutor::pump() {
+    if (in_flight_ || queue_.empty()) return;
+    Step step = std::move(queue_.front());
+    queue_.pop_front();
+    run(std::move(step));
+}
+
+void KernelExecutor::run(Step step) {
+    std::vector<Operation> ops;
+    KernelObjects expected = installed_;
+    for (const auto& m : step.migrates) {
+        for (auto& mig : migrations_for(expected, m.old_care_of_address, m.new_care_of_address, m.move_ike_sa,
+                                        local_is_care_of_address_)) {
+            apply_migrate(expected, mig);
+            ops.push_back(std::move(mig));
+        }
+    }
+    // The reconcile runs against the state the MIGRATEs leave behind, so
+    // it sends only what they do not already do.
+    for (auto& op : reconcile(step.shutdown ? KernelObjects{} : desired_(), expected)) ops.push_back(std::move(op));
+    if (ops.empty()) {
+        finish(std::move(step), true);
+        pump();
+        return;
+    }
+    in_flight_ = true;
+    ++stats_.batches;
+    stats_.operations += ops.size();
+    auto requests = number(std::move(ops), next_id_);
+    next_id_ += requests.size();
+    auto copy = requests;
+    kernel_.submit(std::move(requests), BatchMode::continue_on_error,
+                   [this, copy = std::move(copy), step = std::move(step)](std::vector<OperationResult> results) mutable {
+                       bool ok = results.size() == copy.size();
+                       for (size_t i = 0; i < results.size() && i < copy.size(); ++i) {
+                           if (results[i].ok()) record_success(installed_, copy[i].operation);
+                           else ok = false;
+                       }
+                       if (ok) {
+                           in_flight_ = false;
+                           finish(std::move(step), true);
+                           pump();
+                           return;
+                       }
+                       // Something failed: read the truth before the next step.
+                       ++stats_.failed_batches;
+                       ++stats_.resyncs;
+                       kernel_.dump_owned([this, step = std::move(step)](DumpResult r) mutable {
+                           if (r.ok) installed_ = std::move(r.objects);
+                           in_flight_ = false;
+                           finish(std::move(step), false);
+                           pump();
+                       });
+                   });
+}
+
+void KernelExecutor::finish(Step step, bool ok) {
+    if (step.shutdown) {
+        if (step.shutdown_done) step.shutdown_done(ok);
+        return;
+    }
+    for (uint64_t op : step.operations)
+        if (step.outcome) step.outcome(op, ok);
+}
+
+}  // namespace nemokey::mobility::dataplane

@@ -1,0 +1,96 @@
+// Executes the core's kernel work on a Kernel backend, one batch per step,
+// the way mobilityd does (FRR's dataplane queue, strongSwan's kernel
+// interface): the Migrate and CommitKernelState actions of one step of a
+// state machine become ONE submit (MIGRATEs first, then the reconcile of
+// the desired state with what we installed), and every operation id of the
+// step gets its KernelOutcome through `outcome`.
+//
+// It keeps a record of what it installed, so a step costs one kernel round
+// trip and no dump; after a failed batch it re-reads the kernel (one dump)
+// so the next step reconciles from the truth. Steps are serialised: a step
+// submitted while another is in flight waits its turn and then reconciles
+// against the newest desired state (so bursts coalesce).
+//
+// start() after a restart reads what is ours and reconciles: zero
+// operations when the kernel already holds the desired state, only the
+// difference otherwise. shutdown() removes everything we installed.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "mobility/core/binding/actions.hpp"
+#include "mobility/kernel/kernel.hpp"
+
+namespace nemokey::mobility::dataplane {
+
+// The MIGRATEs that move our tunnel-mode policies (and the SAs matching
+// their templates) from old_coa to new_coa (RFC 4877 sec. 4.3). With
+// move_ike_sa each carries a KMADDRESS, so the key manager moves the IKE SA
+// too (draft-ebalard-mext-pfkey-enhanced-migrate); when no tunnel-mode
+// policy exists, one MIGRATE of a transport-mode ESP policy that changes no
+// address carries the KMADDRESS alone. `local` is our end of the IKE SA
+// after the move (the new care-of address on the mobile node, the home
+// agent address on the home agent).
+std::vector<kernel::MigrateSas> migrations_for(const kernel::KernelObjects& installed,
+                                               const net::Ipv6Address& old_coa,
+                                               const net::Ipv6Address& new_coa, bool move_ike_sa,
+                                               bool local_is_care_of_address);
+
+// What a successful MIGRATE does to our record of the kernel (the kernel's
+// own rules: xfrm_policy_migrate, xfrm_migrate_state_find).
+void apply_migrate(kernel::KernelObjects& record, const kernel::MigrateSas& m);
+
+struct ExecutorStats {
+    uint64_t steps = 0;
+    uint64_t batches = 0;          // submits
+    uint64_t operations = 0;
+    uint64_t failed_batches = 0;
+    uint64_t resyncs = 0;          // dumps after a failure or at start
+};
+
+class KernelExecutor {
+public:
+    using DesiredState = std::function<kernel::KernelObjects()>;
+    using Outcome = std::function<void(uint64_t operation, bool ok)>;
+
+    // `local_is_care_of_address`: true on a mobile node or router.
+    KernelExecutor(kernel::Kernel& kernel, DesiredState desired, bool local_is_care_of_address);
+
+    // Reads our objects and reconciles them with the desired state; `done`
+    // gets whether it worked and how many operations it took.
+    void start(std::function<void(bool ok, size_t operations)> done);
+    // The kernel work among `actions` (Migrate, CommitKernelState), as one batch.
+    void execute(const binding::Actions& actions, Outcome outcome);
+    // Removes everything of ours (desired = nothing); `done(ok)`.
+    void shutdown(std::function<void(bool ok)> done);
+
+    const kernel::KernelObjects& installed() const { return installed_; }
+    const ExecutorStats& stats() const { return stats_; }
+    bool busy() const { return in_flight_; }
+
+private:
+    struct Step {
+        std::vector<binding::Migrate> migrates;
+        std::vector<uint64_t> operations;
+        Outcome outcome;
+        bool shutdown = false;
+        std::function<void(bool)> shutdown_done;
+    };
+    void pump();
+    void run(Step step);
+    void finish(Step step, bool ok);
+
+    kernel::Kernel& kernel_;
+    DesiredState desired_;
+    bool local_is_care_of_address_;
+    kernel::KernelObjects installed_;
+    std::deque<Step> queue_;
+    bool in_flight_ = false;
+    kernel::OperationId next_id_ = 1;
+    ExecutorStats stats_;
+};
+
+}  // namespace nemokey::mobility::dataplane

@@ -1,0 +1,149 @@
+// The KernelExecutor on the fake kernel: one batch per step, MIGRATEs
+// before the reconcile, KMADDRESS only with K, outcomes per operation id,
+// steps serialised, a failed batch re-reads the kernel.
+#include "mobility/core/dataplane/executor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "mobility/kernel/fake/fake_kernel.hpp"
+#include "mobility/kernel/marks.hpp"
+
+namespace nemokey::mobility::dataplane {
+namespace {
+
+using namespace kernel;
+
+net::Ipv6Address a6(const char* t) { return *net::Ipv6Address::parse(t); }
+Prefix p6(const char* t) { return *Prefix::parse(t); }
+
+Policy tunnel_out(const char* coa, uint32_t reqid) {
+    Policy p;
+    p.id.selector = Selector{p6("2001:db8:1::100/128"), p6("::/0"), 0, std::nullopt};
+    p.id.direction = PolicyDirection::out;
+    p.priority = marks::policy_priority_min + 100;
+    PolicyTemplate t;
+    t.mode = SaMode::tunnel;
+    t.reqid = reqid;
+    t.source = IpAddress{a6(coa)};
+    t.destination = IpAddress{a6("2001:db8:1::1")};
+    p.templates.push_back(t);
+    return p;
+}
+
+Policy bu_out() {
+    Policy p;
+    p.id.selector = Selector{p6("2001:db8:1::100/128"), p6("2001:db8:1::1/128"), 135, 5};
+    p.id.direction = PolicyDirection::out;
+    p.priority = marks::policy_priority_min + 10;
+    PolicyTemplate t;
+    t.reqid = 0x10000;
+    p.templates.push_back(t);
+    return p;
+}
+
+TEST(Migrations, TunnelTemplatesMoveAndCarryKmaddressOnlyWithK) {
+    KernelObjects k;
+    const Policy p = tunnel_out("2001:db8:a::10", 0x10001);
+    k.policies.emplace(p.id, p);
+    auto m = migrations_for(k, a6("2001:db8:a::10"), a6("2001:db8:b::10"), false, true);
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_FALSE(m[0].kmaddress);
+    EXPECT_EQ(m[0].templates.at(0).new_source, IpAddress{a6("2001:db8:b::10")});
+    EXPECT_EQ(m[0].templates.at(0).new_destination, IpAddress{a6("2001:db8:1::1")});
+    m = migrations_for(k, a6("2001:db8:a::10"), a6("2001:db8:b::10"), true, true);
+    ASSERT_TRUE(m.at(0).kmaddress);
+    EXPECT_EQ(m[0].kmaddress->local, IpAddress{a6("2001:db8:b::10")});
+    EXPECT_EQ(m[0].kmaddress->remote, IpAddress{a6("2001:db8:1::1")});
+    // The home agent's view: local is the home agent address.
+    m = migrations_for(k, a6("2001:db8:a::10"), a6("2001:db8:b::10"), true, false);
+    EXPECT_EQ(m.at(0).kmaddress->local, IpAddress{a6("2001:db8:1::1")});
+    EXPECT_EQ(m.at(0).kmaddress->remote, IpAddress{a6("2001:db8:b::10")});
+}
+
+TEST(Migrations, WithoutTunnelPoliciesKmaddressRidesOnTheTransportPolicy) {
+    KernelObjects k;
+    const Policy p = bu_out();
+    k.policies.emplace(p.id, p);
+    EXPECT_TRUE(migrations_for(k, a6("2001:db8:a::10"), a6("2001:db8:b::10"), false, true).empty());
+    const auto m = migrations_for(k, a6("2001:db8:a::10"), a6("2001:db8:b::10"), true, true);
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].policy, p.id);
+    EXPECT_EQ(m[0].templates.at(0).mode, SaMode::transport);
+    EXPECT_EQ(m[0].templates[0].old_source, m[0].templates[0].new_source) << "moves nothing";
+    EXPECT_EQ(m[0].kmaddress->local, IpAddress{a6("2001:db8:b::10")});
+}
+
+TEST(Executor, AStepIsOneBatchAndEveryOperationGetsItsOutcome) {
+    FakeKernel fake({"lo"});
+    KernelObjects desired;
+    const Policy moved = tunnel_out("2001:db8:b::10", 0x10001);
+    desired.policies.emplace(moved.id, moved);
+    KernelExecutor exec(fake, [&] { return desired; }, true);
+    // What was installed before the handover.
+    ASSERT_TRUE(fake.foreign().policies.emplace(moved.id, tunnel_out("2001:db8:a::10", 0x10001)).second);
+    bool started = false;
+    exec.start([&](bool ok, size_t n) { started = ok && n == 1; });   // replaces it: desired wins
+    while (!fake.idle()) fake.run();
+    ASSERT_TRUE(started);
+
+    // Handover back to a: a Migrate (operation 7) and a commit (8) in one step.
+    desired.policies.clear();
+    desired.policies.emplace(moved.id, tunnel_out("2001:db8:a::10", 0x10001));
+    const uint64_t before = fake.round_trips();
+    std::vector<std::pair<uint64_t, bool>> outcomes;
+    exec.execute({binding::Migrate{a6("2001:db8:1::100"), a6("2001:db8:1::1"), a6("2001:db8:b::10"),
+                                   a6("2001:db8:a::10"), false, 7},
+                  binding::CommitKernelState{8, a6("2001:db8:1::100")}},
+                 [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); });
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(fake.round_trips() - before, 1u);
+    EXPECT_EQ(outcomes, (std::vector<std::pair<uint64_t, bool>>{{7, true}, {8, true}}));
+    EXPECT_EQ(marks::owned_only(fake.objects()), desired);
+    EXPECT_EQ(exec.installed(), desired);
+    // The MIGRATE did the move: the reconcile had nothing left to send.
+    EXPECT_EQ(exec.stats().operations, 2u);
+}
+
+TEST(Executor, FailedBatchReportsFailureAndRereadsTheKernel) {
+    FakeKernel fake({"lo"});
+    KernelObjects desired;
+    const Policy p = bu_out();
+    desired.policies.emplace(p.id, p);
+    KernelExecutor exec(fake, [&] { return desired; }, true);
+    fake.fail_next([](const Operation&) { return true; }, ENOBUFS);
+    std::vector<std::pair<uint64_t, bool>> outcomes;
+    exec.execute({binding::CommitKernelState{1, a6("2001:db8:1::100")}},
+                 [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); });
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(outcomes, (std::vector<std::pair<uint64_t, bool>>{{1, false}}));
+    EXPECT_EQ(exec.stats().resyncs, 1u);
+    EXPECT_TRUE(exec.installed().empty());
+    exec.execute({binding::CommitKernelState{2, a6("2001:db8:1::100")}},
+                 [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); });
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(outcomes.back(), (std::pair<uint64_t, bool>{2, true}));
+    EXPECT_EQ(marks::owned_only(fake.objects()), desired);
+}
+
+TEST(Executor, StepsAreSerialisedAndShutdownRemovesEverything) {
+    FakeKernel fake({"lo"});
+    KernelObjects desired;
+    KernelExecutor exec(fake, [&] { return desired; }, false);
+    std::vector<uint64_t> order;
+    desired.policies.emplace(bu_out().id, bu_out());
+    exec.execute({binding::CommitKernelState{1, {}}}, [&](uint64_t op, bool) { order.push_back(op); });
+    EXPECT_TRUE(exec.busy());
+    exec.execute({binding::CommitKernelState{2, {}}}, [&](uint64_t op, bool) { order.push_back(op); });
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(order, (std::vector<uint64_t>{1, 2}));
+    bool down = false;
+    exec.shutdown([&](bool ok) { down = ok; });
+    while (!fake.idle()) fake.run();
+    EXPECT_TRUE(down);
+    EXPECT_TRUE(marks::owned_only(fake.objects()).empty());
+}
+
+}  // namespace
+}  // namespace nemokey::mobility::dataplane
