@@ -216,37 +216,77 @@ Result<DecodedPacket> decode_packet(std::span<const uint8_t> b, bool strict) {
     return out;
 }
 
-Result<std::vector<uint8_t>> encode_udp_payload(const MhPacket& packet, std::optional<UdpTlvHeader> tlv) {
+std::array<uint8_t, udp_tlv_header_octets> encode_udp_tlv_header(const UdpTlvHeader& tlv) {
+    // RFC 5845 sec. 7.2: Type 0 and Reserved 0 share the first octet.
+    return {0, tlv.next_header, static_cast<uint8_t>(tlv.length >> 8), static_cast<uint8_t>(tlv.length)};
+}
+
+Result<UdpTlvHeader> decode_udp_tlv_header(std::span<const uint8_t> p) {
+    if (p.size() < udp_tlv_header_octets)
+        return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, static_cast<uint32_t>(p.size()),
+                            "UDP payload of " + std::to_string(p.size()) +
+                                " octets has no room for the 4-octet TLV header");
+    if ((p[0] >> 4) != 0)
+        return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, p[0] >> 4,
+                            "TLV header Type " + std::to_string(p[0] >> 4) + " is not 0");
+    // Reserved (low nibble of octet 0) is ignored (RFC 5845 sec. 7.2).
+    UdpTlvHeader h{p[1], get16(p.data() + 2)};
+    // RFC 5845 sec. 7.1: a Length that disagrees with the UDP length means discard.
+    if (h.length != p.size() - udp_tlv_header_octets)
+        return decode_error(DecodeErrorKind::bad_udp_encapsulation, 2, h.length,
+                            "TLV header Length " + std::to_string(h.length) + " disagrees with the " +
+                                std::to_string(p.size() - udp_tlv_header_octets) + " octets that follow");
+    return h;
+}
+
+Result<std::vector<uint8_t>> encode_udp_payload(const MhPacket& packet, UdpPayloadFormat format) {
+    if (format == UdpPayloadFormat::tlv_header && std::holds_alternative<BindingUpdate>(packet.message))
+        return decode_error(DecodeErrorKind::unencodable, 0, static_cast<uint32_t>(MhType::binding_update),
+                            "a Binding Update is always sent without the TLV header (RFC 5555 sec. 4.1)");
     auto inner = encode_packet(packet);
-    if (!inner) return inner.error();
-    if (!tlv) return inner;
+    if (!inner || format == UdpPayloadFormat::ip_packet) return inner;
+    if (inner->size() > 0xffff)
+        return decode_error(DecodeErrorKind::unencodable, 0, static_cast<uint32_t>(inner->size()),
+                            "packet of " + std::to_string(inner->size()) +
+                                " octets does not fit the 16-bit TLV header Length");
     std::vector<uint8_t> o;
-    o.reserve(4 + inner->size());
-    put8(o, tlv->type);
-    put16(o, static_cast<uint16_t>(inner->size()));
-    put8(o, 0);
+    o.reserve(udp_tlv_header_octets + inner->size());
+    const auto h = encode_udp_tlv_header({ip_proto_ipv6, static_cast<uint16_t>(inner->size())});
+    o.insert(o.end(), h.begin(), h.end());
     o.insert(o.end(), inner->begin(), inner->end());
     return o;
 }
 
-Result<UdpEncapsulated> decode_udp_payload(std::span<const uint8_t> payload, bool tlv_header_format) {
+Result<UdpEncapsulated> decode_udp_payload(std::span<const uint8_t> payload, bool tlv_header_agreed) {
+    if (payload.empty())
+        return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, 0, "empty UDP payload");
     UdpEncapsulated out;
     size_t off = 0;
-    if (tlv_header_format) {
-        if (payload.size() < 4)
-            return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, static_cast<uint32_t>(payload.size()),
-                         "UDP payload of " + std::to_string(payload.size()) +
-                             " octets has no room for the 4-octet TLV header");
-        const size_t len = get16(payload.data() + 1);
-        if (len != payload.size() - 4)
-            return decode_error(DecodeErrorKind::bad_udp_encapsulation, 1, static_cast<uint32_t>(len),
-                         "TLV header Length " + std::to_string(len) + " disagrees with the " +
-                             std::to_string(payload.size() - 4) + " octets that follow");
-        if (payload[0] != udp_tlv_type_ip_packet)
-            return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, payload[0],
-                         "TLV header Type " + std::to_string(payload[0]) + " does not announce an IP packet");
-        out.tlv = UdpTlvHeader{payload[0]};
-        off = 4;
+    const unsigned first_nibble = payload[0] >> 4;
+    if (first_nibble == 0) {  // RFC 5845 sec. 7.1: TLV header Type 0
+        if (!tlv_header_agreed)
+            return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, 0,
+                                "UDP payload starts with a TLV header, but the TLV-header format (T flag) "
+                                "was not agreed");
+        auto h = decode_udp_tlv_header(payload);
+        if (!h) return h.error();
+        if (h->next_header != ip_proto_ipv6)
+            return decode_error(DecodeErrorKind::bad_udp_encapsulation, 1, h->next_header,
+                                "TLV header Next Header " + std::to_string(h->next_header) +
+                                    " is not 41 (IPv6), so no Mobility Header follows");
+        out.tlv = *h;
+        off = udp_tlv_header_octets;
+        if (payload.size() > off && (payload[off] >> 4) != 6)
+            return decode_error(DecodeErrorKind::bad_udp_encapsulation, off, payload[off] >> 4,
+                                "TLV header announces IPv6 but IP version " +
+                                    std::to_string(payload[off] >> 4) + " follows");
+    } else if (first_nibble == 4) {  // RFC 5555 sec. 4.1: an IPv4 packet
+        return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, first_nibble,
+                            "UDP payload is an IPv4 packet, which carries no Mobility Header");
+    } else if (first_nibble != 6) {
+        return decode_error(DecodeErrorKind::bad_udp_encapsulation, 0, first_nibble,
+                            "UDP payload starts with " + std::to_string(first_nibble) +
+                                ", neither an IP version (4, 6) nor a TLV header (0)");
     }
     auto p = decode_packet(payload.subspan(off));
     if (!p) {

@@ -1,9 +1,11 @@
 // A Mobility Header inside an IPv6 packet, with the two extension headers
 // of Mobile IPv6: the Home Address destination option (RFC 6275 sec. 6.3)
-// and the type 2 routing header (sec. 6.4). Also RFC 5555 UDP encapsulation
-// of such a packet. Pure functions, no I/O.
+// and the type 2 routing header (sec. 6.4). Also the UDP encapsulation of
+// such a packet (RFC 5555 sec. 4.1, with the TLV header of RFC 5845 sec.
+// 7.2). Pure functions, no I/O.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,7 +20,7 @@ namespace nemokey::mobility::mh {
 
 inline constexpr uint8_t ip_proto_routing = 43;              // RFC 8200 sec. 4.4
 inline constexpr uint8_t ip_proto_destination_options = 60;  // RFC 8200 sec. 4.6
-inline constexpr uint16_t dsmipv6_udp_port = 4191;           // RFC 5555 (IANA "dsmipv6")
+inline constexpr uint16_t dsmipv6_udp_port = 4191;           // RFC 5555 sec. 2.3.2.2 ("dsmipv6")
 
 // ---- the two extension headers on their own ----
 
@@ -77,26 +79,56 @@ struct DecodedPacket {
 // Parameter Problem Pointer).
 Result<DecodedPacket> decode_packet(std::span<const uint8_t> bytes, bool strict_alignment = false);
 
-// ---- RFC 5555 UDP encapsulation ----
+// ---- UDP encapsulation: RFC 5555 sec. 4.1, RFC 5845 sec. 7 ----
+//
+// RFC 5555 sec. 4.1: behind an IPv4 NAT the IPv6 packet with the MH rides
+// in UDP (port 4191), the IP packet right after the UDP header; the receiver
+// reads the IP version nibble to tell IPv4 from IPv6. The BU is always sent
+// this way. RFC 5845 sec. 7.1-7.2: when the T flag was agreed in BU/BA, a
+// 4-octet TLV header may sit between the UDP header and the payload; its
+// Type nibble is always 0, so the first nibble of the UDP payload tells the
+// three apart: 4 = IPv4 packet, 6 = IPv6 packet, 0 = TLV header.
 
-// The optional TLV header in front of the encapsulated packet, used when
-// the T flag (TLV-header format) was agreed in BU/BA. Layout as read by us:
-// Type (8), Length (16, octets after this header), Reserved (8); see
-// drafts-notes/rfc5555.md (UNCONFIRMED against the RFC text).
+inline constexpr uint8_t ip_proto_ipv6 = 41;  // IANA protocol number of an IPv6 header
+inline constexpr size_t udp_tlv_header_octets = 4;
+
+// RFC 5845 sec. 7.2, Figure 6:
+//   Type (4 bits, always 0) | Reserved (4 bits) | Next Header (8) | Length (16)
+// Length counts the octets after the TLV header. Reserved is sent as zero
+// and ignored on receipt, so it is not modelled.
 struct UdpTlvHeader {
-    uint8_t type = 0;
+    uint8_t next_header = ip_proto_ipv6;  // e.g. 41 IPv6, 4 IPv4, 47 GRE
+    uint16_t length = 0;
+    bool operator==(const UdpTlvHeader&) const = default;
 };
-inline constexpr uint8_t udp_tlv_type_ip_packet = 1;  // UNCONFIRMED, see the note
+
+std::array<uint8_t, udp_tlv_header_octets> encode_udp_tlv_header(const UdpTlvHeader& tlv);
+// Reads the TLV header at the start of a UDP payload. Rejects a Type other
+// than 0 and, RFC 5845 sec. 7.1, a Length that disagrees with the octets
+// that follow it (the receiver MUST discard such a packet).
+Result<UdpTlvHeader> decode_udp_tlv_header(std::span<const uint8_t> udp_payload);
+
+enum class UdpPayloadFormat : uint8_t {
+    ip_packet,   // RFC 5555 sec. 4.1: UDP header, then the IP packet
+    tlv_header,  // RFC 5845 sec. 7.1: UDP header, TLV header (Next Header 41), then the IP packet
+};
 
 struct UdpEncapsulated {
-    std::optional<UdpTlvHeader> tlv;
+    std::optional<UdpTlvHeader> tlv;  // set when the payload began with a TLV header
     DecodedPacket inner;
 };
 
-// UDP payload = [TLV header] + IPv6 packet with the MH (RFC 5555: behind an
-// IPv4 NAT the IPv6 BU is carried in UDP over IPv4 to port 4191).
+// The UDP payload carrying the IPv6 packet with the MH. A Binding Update
+// is refused in the TLV format (RFC 5555 sec. 4.1: the BU MUST be sent in
+// the plain format), as unencodable.
 Result<std::vector<uint8_t>> encode_udp_payload(const MhPacket& packet,
-                                                std::optional<UdpTlvHeader> tlv = std::nullopt);
-Result<UdpEncapsulated> decode_udp_payload(std::span<const uint8_t> payload, bool tlv_header_format);
+                                                UdpPayloadFormat format = UdpPayloadFormat::ip_packet);
+// Tells the formats apart by the first nibble. A TLV header is accepted only
+// when `tlv_header_agreed` (T flag set in both BU and BA, RFC 5845 sec. 7.2);
+// the plain format is always accepted, since the BU never uses the TLV
+// header. An IPv4 packet, a TLV header whose Next Header is not 41, or any
+// other first nibble is bad_udp_encapsulation. Error offsets count from the
+// start of the UDP payload.
+Result<UdpEncapsulated> decode_udp_payload(std::span<const uint8_t> payload, bool tlv_header_agreed);
 
 }  // namespace nemokey::mobility::mh

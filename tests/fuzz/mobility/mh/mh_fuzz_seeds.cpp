@@ -84,10 +84,27 @@ int main(int argc, char** argv) {
         write(dir / "packet" / (name + ".bin"), encode_packet(p).value());
         if (name.rfind("b", 0) == 0) {
             write(dir / "udp" / (name + ".bin"), encode_udp_payload(p).value());
-            write(dir / "udp" / (name + "-tlv.bin"),
-                  encode_udp_payload(p, UdpTlvHeader{udp_tlv_type_ip_packet}).value());
+            // RFC 5845 sec. 7.2 TLV header; the encoder refuses it for a BU
+            // (RFC 5555 sec. 4.1), so that seed is put together by hand.
+            std::vector<uint8_t> tlv;
+            if (std::holds_alternative<BindingUpdate>(m)) {
+                const auto packet = encode_packet(p).value();
+                const auto h = encode_udp_tlv_header({ip_proto_ipv6, static_cast<uint16_t>(packet.size())});
+                tlv.assign(h.begin(), h.end());
+                tlv.insert(tlv.end(), packet.begin(), packet.end());
+            } else {
+                tlv = encode_udp_payload(p, UdpPayloadFormat::tlv_header).value();
+            }
+            write(dir / "udp" / (name + "-tlv.bin"), tlv);
         }
     }
+    // What else a UDP tunnel carries: a GRE packet behind a TLV header
+    // (RFC 5845 Figure 5) and a bare IPv4 packet (RFC 5555 sec. 4.1).
+    const auto gre = encode_udp_tlv_header({47, 4});
+    std::vector<uint8_t> tlv_gre(gre.begin(), gre.end());
+    tlv_gre.insert(tlv_gre.end(), {0x00, 0x00, 0x86, 0xdd});
+    write(dir / "udp" / "tlv-gre.bin", tlv_gre);
+    write(dir / "udp" / "ipv4.bin", {0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2});
     write(dir / "ext" / "hao.bin", encode_home_address_destination_options(135, {v6("2001:db8:1::100")}));
     write(dir / "ext" / "rh2.bin", encode_type2_routing_header({135, 1, v6("2001:db8:1::100")}));
     std::printf("seeds written to %s\n", dir.c_str());

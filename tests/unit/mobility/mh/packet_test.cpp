@@ -160,36 +160,116 @@ TEST(MhPacket, ErrorsCountFromTheIpv6Header) {
     EXPECT_EQ(decode_packet(udp).error().offset, 40u);
 }
 
-TEST(MhUdpEncapsulation, PlainAndWithTlvHeader) {
+TEST(MhUdpEncapsulation, PlainFormatIsTheIpPacketItself) {
+    // RFC 5555 sec. 4.1: UDP header, then the IP packet; nothing between.
     const auto p = bu_from_care_of_address();
     auto plain = encode_udp_payload(p);
-    ASSERT_TRUE(plain.ok());
+    ASSERT_TRUE(plain.ok()) << plain.error().message();
     EXPECT_EQ(plain.value(), encode_packet(p).value());
-    auto d = decode_udp_payload(*plain, false);
-    ASSERT_TRUE(d.ok()) << d.error().message();
-    EXPECT_FALSE(d->tlv.has_value());
-    EXPECT_EQ(d->inner.packet.message, p.message);
+    EXPECT_EQ((*plain)[0] >> 4, 6);  // the receiver reads the IP version nibble
+    EXPECT_EQ(encode_udp_payload(p, UdpPayloadFormat::ip_packet).value(), plain.value());
+    for (bool agreed : {false, true}) {
+        auto d = decode_udp_payload(*plain, agreed);
+        ASSERT_TRUE(d.ok()) << d.error().message();
+        EXPECT_FALSE(d->tlv.has_value());
+        EXPECT_EQ(d->inner.packet.message, p.message);
+        EXPECT_EQ(d->inner.mh_offset, 64u);
+    }
+}
 
-    auto tlv = encode_udp_payload(p, UdpTlvHeader{udp_tlv_type_ip_packet});
-    ASSERT_TRUE(tlv.ok());
-    EXPECT_EQ(tlv->size(), plain->size() + 4);
-    EXPECT_EQ((*tlv)[0], udp_tlv_type_ip_packet);
-    EXPECT_EQ(((*tlv)[1] << 8) | (*tlv)[2], static_cast<int>(plain->size()));
-    d = decode_udp_payload(*tlv, true);
-    ASSERT_TRUE(d.ok()) << d.error().message();
-    EXPECT_EQ(d->tlv->type, udp_tlv_type_ip_packet);
-    EXPECT_EQ(d->inner.packet.message, p.message);
+TEST(MhUdpEncapsulation, GoldenTlvHeader) {
+    // RFC 5845 sec. 7.2, Figure 6: Type (4 bits) = 0, Reserved (4 bits),
+    // Next Header (8 bits), Length (16 bits) of the octets after the header.
+    auto bytes = [](const UdpTlvHeader& h) {
+        const auto a = encode_udp_tlv_header(h);
+        return std::vector<uint8_t>(a.begin(), a.end());
+    };
+    EXPECT_EQ(bytes({41, 0x0050}), hex("00 29 0050"));
+    EXPECT_EQ(bytes({47, 0x1234}), hex("00 2f 1234"));  // a GRE payload (RFC 5845 Figure 5)
+    // Reserved is ignored on receipt; Next Header is reported as read.
+    auto h = decode_udp_tlv_header(hex("0f 29 0004 | 60000000"));
+    ASSERT_TRUE(h.ok()) << h.error().message();
+    EXPECT_EQ(*h, (UdpTlvHeader{41, 4}));
+    h = decode_udp_tlv_header(hex("00 2f 0002 | 0000"));
+    ASSERT_TRUE(h.ok());
+    EXPECT_EQ(h->next_header, 47);
+    // Type nibble not 0.
+    EXPECT_EQ(decode_udp_tlv_header(hex("10 29 0004 | 60000000")).error().offset, 0u);
+    // RFC 5845 sec. 7.1: Length disagreeing with the UDP length -> discard.
+    auto e = decode_udp_tlv_header(hex("00 29 0005 | 60000000"));
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.error().kind, DecodeErrorKind::bad_udp_encapsulation);
+    EXPECT_EQ(e.error().offset, 2u);
+    EXPECT_EQ(e.error().value, 5u);
+    EXPECT_EQ(decode_udp_tlv_header(hex("00 29 00")).error().kind, DecodeErrorKind::bad_udp_encapsulation);
+}
 
-    // Malformed: short, wrong length, wrong type, inner error offset shifted by 4.
-    EXPECT_EQ(decode_udp_payload(hex("01 00"), true).error().kind, DecodeErrorKind::bad_udp_encapsulation);
-    auto bad = *tlv;
-    bad[2] ^= 1;
-    EXPECT_EQ(decode_udp_payload(bad, true).error().offset, 1u);
-    bad = *tlv;
-    bad[0] = 9;
-    EXPECT_EQ(decode_udp_payload(bad, true).error().offset, 0u);
-    bad = *tlv;
+TEST(MhUdpEncapsulation, TlvHeaderFormat) {
+    const auto p = ba_to_care_of_address();
+    const auto packet = encode_packet(p).value();
+    auto tlv = encode_udp_payload(p, UdpPayloadFormat::tlv_header);
+    ASSERT_TRUE(tlv.ok()) << tlv.error().message();
+    ASSERT_EQ(tlv->size(), packet.size() + 4);
+    // 00 | 29 (IPv6) | Length = the packet's size (80 octets: 40 + RH2 24 + MH 16).
+    EXPECT_EQ(std::vector<uint8_t>(tlv->begin(), tlv->begin() + 4), hex("00 29 0050"));
+    EXPECT_EQ(std::vector<uint8_t>(tlv->begin() + 4, tlv->end()), packet);
+    auto d = decode_udp_payload(*tlv, true);
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    ASSERT_TRUE(d->tlv.has_value());
+    EXPECT_EQ(*d->tlv, (UdpTlvHeader{41, 80}));
+    EXPECT_EQ(d->inner.packet.message, p.message);
+    // Not agreed (T flag): a TLV header is refused.
+    auto e = decode_udp_payload(*tlv, false);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.error().kind, DecodeErrorKind::bad_udp_encapsulation);
+    EXPECT_EQ(e.error().offset, 0u);
+
+    // RFC 5555 sec. 4.1: the BU always goes without the TLV header ...
+    auto bu = encode_udp_payload(bu_from_care_of_address(), UdpPayloadFormat::tlv_header);
+    ASSERT_FALSE(bu.ok());
+    EXPECT_EQ(bu.error().kind, DecodeErrorKind::unencodable);
+    // ... but one received behind a TLV header is still read when agreed.
+    auto bu_packet = encode_packet(bu_from_care_of_address()).value();
+    auto with_tlv = hex("00 29 0050");  // 40 + Destination Options 24 + MH 16
+    with_tlv.insert(with_tlv.end(), bu_packet.begin(), bu_packet.end());
+    ASSERT_EQ(bu_packet.size(), 0x50u);
+    d = decode_udp_payload(with_tlv, true);
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    EXPECT_EQ(d->inner.packet.message, bu_from_care_of_address().message);
+}
+
+TEST(MhUdpEncapsulation, Malformed) {
+    const auto tlv = encode_udp_payload(ba_to_care_of_address(), UdpPayloadFormat::tlv_header).value();
+    auto kind_offset = [](std::span<const uint8_t> b, bool agreed) {
+        auto r = decode_udp_payload(b, agreed);
+        EXPECT_FALSE(r.ok());
+        return r.ok() ? std::pair{DecodeErrorKind::truncated, size_t{9999}}
+                      : std::pair{r.error().kind, r.error().offset};
+    };
+    const auto udp = DecodeErrorKind::bad_udp_encapsulation;
+    EXPECT_EQ(kind_offset({}, true), std::pair(udp, size_t{0}));
+    EXPECT_EQ(kind_offset(hex("00 29"), true), std::pair(udp, size_t{0}));  // short TLV header
+    // An IPv4 packet (RFC 5555 sec. 4.1 allows one, but it carries no MH).
+    EXPECT_EQ(kind_offset(hex("45 00 0014 0000 0000 4011 0000 c0000201 c0000202"), true),
+              std::pair(udp, size_t{0}));
+    // First nibble neither 0, 4 nor 6.
+    auto bad = tlv;
+    bad[0] = 0x90;
+    EXPECT_EQ(kind_offset(bad, true), std::pair(udp, size_t{0}));
+    // TLV Length off by one.
+    bad = tlv;
+    bad[3] ^= 1;
+    EXPECT_EQ(kind_offset(bad, true), std::pair(udp, size_t{2}));
+    // TLV Next Header 47 (GRE): no MH follows.
+    bad = tlv;
+    bad[1] = 47;
+    EXPECT_EQ(kind_offset(bad, true), std::pair(udp, size_t{1}));
+    // Next Header 41 but an IPv4 version nibble after it.
+    bad = tlv;
     bad[4] = 0x45;
-    EXPECT_EQ(decode_udp_payload(bad, true).error().offset, 4u);
-    EXPECT_FALSE(decode_udp_payload(*tlv, false).ok());
+    EXPECT_EQ(kind_offset(bad, true), std::pair(udp, size_t{4}));
+    // An error inside the packet counts from the start of the UDP payload.
+    bad = tlv;
+    bad[4 + 64 + 2] = 99;  // MH Type; the checksum no longer verifies
+    EXPECT_EQ(kind_offset(bad, true), std::pair(DecodeErrorKind::bad_checksum, size_t{4 + 64 + 4}));
 }
