@@ -56,7 +56,8 @@ constexpr uint8_t fid_sub_padn = 1;
 constexpr uint8_t fid_sub_binding_reference = 2;
 constexpr uint8_t fid_sub_traffic_selector = 3;
 
-// Where the encoder places each option (its Type octet at xn+y).
+// Where the encoder places each option (its Type octet at xn+y); strict
+// decoding checks the same rules.
 Alignment placement(uint8_t type, size_t length) {
     switch (static_cast<MobilityOptionType>(type)) {
         case MobilityOptionType::binding_refresh_advice: return {2, 0};     // RFC 6275 sec. 6.2.4
@@ -64,11 +65,10 @@ Alignment placement(uint8_t type, size_t length) {
         case MobilityOptionType::nonce_indices: return {2, 0};              // sec. 6.2.6
         case MobilityOptionType::binding_authorization_data: return {8, 2}; // sec. 6.2.7
         case MobilityOptionType::mobile_network_prefix: return {8, 4};      // RFC 3963 sec. 4.3
-        // RFC 5648 sec. 4.3 (see drafts-notes/rfc5648.md): we put an IPv4
-        // CoA on a 4-octet and an IPv6 CoA on an 8-octet boundary
-        // (4n+2 / 8n+2); both also meet 2n.
+        // RFC 5648 sec. 4.3: 2n without a care-of address, 8n+2 with one
+        // (IPv4 or IPv6), so the address starts on an 8-octet boundary.
         case MobilityOptionType::binding_identifier:
-            return length == 20 ? Alignment{8, 2} : length == 8 ? Alignment{4, 2} : Alignment{2, 0};
+            return length == 8 || length == 20 ? Alignment{8, 2} : Alignment{2, 0};
         case MobilityOptionType::flow_summary: return {2, 0};               // RFC 6089 sec. 4.3
         case MobilityOptionType::flow_identification: return {2, 0};        // RFC 6089 sec. 4.2
         case MobilityOptionType::ipv4_home_address:                         // RFC 5555 sec. 3.1.1
@@ -77,12 +77,6 @@ Alignment placement(uint8_t type, size_t length) {
         case MobilityOptionType::ipv4_care_of_address: return {4, 0};       // sec. 3.1.2
         default: return {1, 0};
     }
-}
-
-// The weakest rule a received option must meet in strict mode.
-Alignment required_alignment(uint8_t type, size_t length) {
-    if (type == static_cast<uint8_t>(MobilityOptionType::binding_identifier)) return {2, 0};
-    return placement(type, length);
 }
 
 bool is_known_type(uint8_t t) {
@@ -255,7 +249,7 @@ Result<MobilityOptions> decode_options_impl(std::span<const uint8_t> r, size_t b
                 return decode_error(DecodeErrorKind::option_after_authorization_data, base + i, t,
                                   option_label(t) + " follows the Binding Authorization Data option");
             if (strict && is_known_type(t)) {
-                const Alignment a = required_alignment(t, len);
+                const Alignment a = placement(t, len);  // the RFC's rule, as the encoder applies it
                 if (padding_for(base + i, a.x, a.y) != 0)
                     return decode_error(DecodeErrorKind::misaligned_option, base + i, t,
                                       option_label(t) + " at offset " + std::to_string(base + i) +

@@ -173,6 +173,22 @@ TEST(MhGolden, BindingIdentifierAndDsmip6Options) {
                            "23 14 0003 00 85 20010db800aa00000000000000000002"));
 }
 
+TEST(MhGolden, BindingIdentifierAlignment) {
+    // RFC 5648 sec. 4.3: 2n without a care-of address, 8n+2 with one, IPv4
+    // or IPv6 alike. IPv4 CoA: options start at 12, PadN(6) to 18, BID
+    // (length 8) to 28, PadN(4) to 32.
+    BindingUpdate bu;
+    bu.options.push_back(BindingIdentifier{2, BindingAckStatus::accepted, false, 0,
+                                           nemokey::net::IpAddress{v4("198.51.100.9")}});
+    EXPECT_EQ(enc(bu), hex("3b 03 05 00 0000 | 0000 0000 0000 | 01 04 00000000 |"
+                           "23 08 0002 00 00 c6336409 | 01 02 0000"));
+    EXPECT_EQ(alignment_of(bu.options[0]).x, 8);
+    EXPECT_EQ(alignment_of(bu.options[0]).y, 2);
+    // No CoA: 2n, so the option follows the fixed part at 12 directly.
+    bu.options = {BindingIdentifier{7, BindingAckStatus::accepted, true, 0, std::nullopt}};
+    EXPECT_EQ(enc(bu), hex("3b 02 05 00 0000 | 0000 0000 0000 | 23 04 0007 00 80 | 01 04 00000000"));
+}
+
 TEST(MhGolden, BindingErrorAndTestMessages) {
     EXPECT_EQ(enc(BindingError{BindingErrorStatus::unrecognized_mh_type_value, v6("2001:db8::5"), {}}),
               hex("3b 02 07 00 0000 | 02 00 20010db8000000000000000000000005"));
@@ -434,6 +450,32 @@ TEST(MhMalformed, MisalignedOnlyInStrictMode) {
     EXPECT_EQ(e.kind, DecodeErrorKind::misaligned_option);
     EXPECT_EQ(e.offset, 12u);
     EXPECT_NE(e.message().find("8n+6"), std::string::npos) << e.message();
+}
+
+TEST(MhMalformed, BindingIdentifierAlignmentInStrictMode) {
+    // RFC 5648 sec. 4.3. A BID with an IPv4 CoA at 4n+2 (offset 14): fine
+    // by default, misaligned strictly (needs 8n+2).
+    auto b = hex("3b 03 05 00 0000 | 0000 0000 0000 | 01 00 | 23 08 0002 00 00 c6336409 | 01 06 000000000000");
+    ASSERT_TRUE(decode(b).ok());
+    auto e = dec_err(b, {std::nullopt, true});
+    EXPECT_EQ(e.kind, DecodeErrorKind::misaligned_option);
+    EXPECT_EQ(e.offset, 14u);
+    EXPECT_NE(e.message().find("8n+2"), std::string::npos) << e.message();
+    // The same BID at 8n+2 (offset 18) passes.
+    EXPECT_TRUE(decode(hex("3b 03 05 00 0000 | 0000 0000 0000 | 01 04 00000000 |"
+                           "23 08 0002 00 00 c6336409 | 01 02 0000"),
+                       {std::nullopt, true})
+                    .ok());
+    // An IPv6 CoA at 2n but not 8n+2 (offset 12).
+    b = hex("3b 04 05 00 0000 | 0000 0000 0000 | 23 14 0003 00 00 20010db800aa00000000000000000002 | 01 04 00000000");
+    ASSERT_TRUE(decode(b).ok());
+    EXPECT_EQ(dec_err(b, {std::nullopt, true}).offset, 12u);
+    // Without a CoA only 2n is asked: offset 13 (after a Pad1) breaks it.
+    b = hex("3b 02 05 00 0000 | 0000 0000 0000 | 00 | 23 04 0007 00 00 | 00 00 00 00 00");
+    ASSERT_TRUE(decode(b).ok());
+    e = dec_err(b, {std::nullopt, true});
+    EXPECT_EQ(e.offset, 13u);
+    EXPECT_NE(e.message().find("2n+0"), std::string::npos) << e.message();
 }
 
 TEST(MhMalformed, UnknownOptionsAreSkippedAndCounted) {
