@@ -495,7 +495,9 @@ void encode_fixed(const Message& m, std::vector<uint8_t>& o) {
                        if (v.proxy_registration) f |= 0x0200;
                        if (v.force_udp_encapsulation) f |= 0x0100;
                        if (v.tlv_header_format) f |= 0x0080;
-                       if (v.bulk_binding_update) f |= 0x0040;
+                       // One bit, two flags: B (RFC 6602) in a Proxy BU, O
+                       // (RFC 5648 sec. 4.2) otherwise; check_fixed refused the mix.
+                       if (v.proxy_registration ? v.bulk_binding_update : v.overwrite) f |= 0x0040;
                        put16(o, f);
                        put16(o, v.lifetime);
                    },
@@ -520,6 +522,19 @@ void encode_fixed(const Message& m, std::vector<uint8_t>& o) {
                m);
 }
 
+// Values of the fixed part that have no wire form.
+std::optional<DecodeError> check_fixed(const Message& m) {
+    const auto* bu = std::get_if<BindingUpdate>(&m);
+    if (!bu) return std::nullopt;
+    if (bu->bulk_binding_update && !bu->proxy_registration)
+        return unencodable("BU flag B (RFC 6602) is defined only with P; without P bit 0x0040 "
+                           "is O (RFC 5648 sec. 4.2)");
+    if (bu->overwrite && bu->proxy_registration)
+        return unencodable("BU flag O (RFC 5648 sec. 4.2) cannot be sent with P: bit 0x0040 "
+                           "is then B (RFC 6602)");
+    return std::nullopt;
+}
+
 Message decode_fixed(uint8_t type, const uint8_t* d, MobilityOptions&& opts) {
     switch (type) {
         case 0: return BindingRefreshRequest{std::move(opts)};
@@ -540,7 +555,8 @@ Message decode_fixed(uint8_t type, const uint8_t* d, MobilityOptions&& opts) {
             b.proxy_registration = f & 0x0200;
             b.force_udp_encapsulation = f & 0x0100;
             b.tlv_header_format = f & 0x0080;
-            b.bulk_binding_update = f & 0x0040;
+            if (b.proxy_registration) b.bulk_binding_update = f & 0x0040;  // B, RFC 6602
+            else b.overwrite = f & 0x0040;                                 // O, RFC 5648 sec. 4.2
             b.lifetime = get16(d + 4);
             b.options = std::move(opts);
             return b;
@@ -712,6 +728,7 @@ Result<size_t> encode_into(const Message& message, std::vector<uint8_t>& o,
     put8(o, static_cast<uint8_t>(message.index()));
     put8(o, 0);
     put16(o, 0);  // Checksum, set below
+    if (auto err = check_fixed(message)) return *err;
     encode_fixed(message, o);
     for (const auto& opt : options_of(message)) {
         const Alignment a = alignment_of(opt);

@@ -332,7 +332,10 @@ struct CareOfTest {
     bool operator==(const CareOfTest&) const = default;
 };
 
-// RFC 6275 sec. 6.1.7, flags from the RFCs named.
+// RFC 6275 sec. 6.1.7, flags from the RFCs named. Bit 0x0040 of the flags
+// field has two owners: RFC 5648 sec. 4.2 puts O there (after T), RFC 6602
+// B in a Proxy BU. The codec reads it as B when P is set and as O
+// otherwise; encoding B without P or O with P fails (unencodable).
 struct BindingUpdate {
     uint16_t sequence_number = 0;
     bool acknowledge = false;                         // A  RFC 6275
@@ -344,7 +347,10 @@ struct BindingUpdate {
     bool proxy_registration = false;                  // P  RFC 5213
     bool force_udp_encapsulation = false;             // F  RFC 5555
     bool tlv_header_format = false;                   // T  RFC 5845
-    bool bulk_binding_update = false;                 // B  RFC 6602
+    bool bulk_binding_update = false;                 // B  RFC 6602, only with P
+    // O  RFC 5648 sec. 4.2: replace all of the mobile node's bindings with
+    // the ones this BU registers (used with Binding Identifier options).
+    bool overwrite = false;
     uint16_t lifetime = 0;                            // 4-second units
     MobilityOptions options;
 

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
     ro.options = {AlternateCareOfAddress{v6("2001:db8:ee::1")}, NonceIndices{1, 2},
                   BindingAuthorizationData{std::vector<uint8_t>(12, 0xa5)}};
     BindingUpdate mcoa = bu;
-    mcoa.bulk_binding_update = true;
+    mcoa.overwrite = true;  // RFC 5648 sec. 4.2
     mcoa.force_udp_encapsulation = true;
     mcoa.options = {BindingIdentifier{1, BindingAckStatus::accepted, true, 3, IpAddress{v6("2001:db8:aa::2")}},
                     BindingIdentifier{2, BindingAckStatus::accepted, false, 0, IpAddress{v4("198.51.100.9")}},

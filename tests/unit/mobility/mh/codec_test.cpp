@@ -69,7 +69,7 @@ TEST(MhGolden, EveryBindingUpdateFlagBit) {
         {&BindingUpdate::proxy_registration, 0x0200},
         {&BindingUpdate::force_udp_encapsulation, 0x0100},
         {&BindingUpdate::tlv_header_format, 0x0080},
-        {&BindingUpdate::bulk_binding_update, 0x0040},
+        {&BindingUpdate::overwrite, 0x0040},  // O, RFC 5648 sec. 4.2 (B needs P, below)
     };
     for (auto [member, mask] : flags) {
         BindingUpdate bu;
@@ -78,6 +78,39 @@ TEST(MhGolden, EveryBindingUpdateFlagBit) {
         EXPECT_EQ((b[8] << 8) | b[9], mask);
         EXPECT_EQ(std::get<BindingUpdate>(dec(b).message), bu);
     }
+}
+
+TEST(MhGolden, OverwriteFlagAndBulkFlagShareABit) {
+    // RFC 5648 sec. 4.2, Figure 4: |A|H|L|K|M|R|P|F|T|O| Reserved (6) |.
+    // A home registration BU with O, sequence 7, lifetime 100, one BID.
+    BindingUpdate bu;
+    bu.sequence_number = 7;
+    bu.acknowledge = bu.home_registration = bu.overwrite = true;
+    bu.lifetime = 100;
+    bu.options = {BindingIdentifier{1, BindingAckStatus::accepted, false, 0, std::nullopt}};
+    const auto golden = hex("3b 02 05 00 0000 | 0007 c040 0064 | 23 04 0001 00 00 | 01 04 00000000");
+    EXPECT_EQ(enc(bu), golden);
+    const auto d = dec(golden);
+    const auto& back = std::get<BindingUpdate>(d.message);
+    EXPECT_TRUE(back.overwrite);
+    EXPECT_FALSE(back.bulk_binding_update);
+    EXPECT_EQ(back, bu);
+    // With P the same bit is RFC 6602's B.
+    const auto dp = dec(hex("3b 01 05 00 0000 | 0007 0240 0064 | 01 02 0000"));
+    const auto& proxy = std::get<BindingUpdate>(dp.message);
+    EXPECT_TRUE(proxy.proxy_registration);
+    EXPECT_TRUE(proxy.bulk_binding_update);
+    EXPECT_FALSE(proxy.overwrite);
+    BindingUpdate pb;
+    pb.proxy_registration = pb.bulk_binding_update = true;
+    EXPECT_EQ((enc(pb)[8] << 8) | enc(pb)[9], 0x0240);
+    // The two mixes that have no wire form.
+    BindingUpdate b_without_p;
+    b_without_p.bulk_binding_update = true;
+    EXPECT_EQ(encode(b_without_p).error().kind, DecodeErrorKind::unencodable);
+    BindingUpdate o_with_p;
+    o_with_p.overwrite = o_with_p.proxy_registration = true;
+    EXPECT_EQ(encode(o_with_p).error().kind, DecodeErrorKind::unencodable);
 }
 
 TEST(MhGolden, EveryBindingAckFlagBit) {
