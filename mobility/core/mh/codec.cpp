@@ -665,23 +665,28 @@ Result<MobilityOptions> decode_options(std::span<const uint8_t> region, size_t b
     return decode_options_impl(region, base_offset, strict_alignment, nullptr);
 }
 
-Result<DecodedMessage> decode(std::span<const uint8_t> mh, const DecodeOptions& options) {
-    if (mh.size() < 8)
-        return decode_error(DecodeErrorKind::truncated, mh.size(), static_cast<uint32_t>(mh.size()),
-                          "Mobility Header of " + std::to_string(mh.size()) +
+Result<DecodedMessage> decode(std::span<const uint8_t> data, const DecodeOptions& options) {
+    if (data.size() < 8)
+        return decode_error(DecodeErrorKind::truncated, data.size(), static_cast<uint32_t>(data.size()),
+                          "Mobility Header of " + std::to_string(data.size()) +
                               " octets is shorter than its 8-octet minimum");
     MobilityHeader h;
-    h.payload_proto = mh[0];
-    h.header_len = mh[1];
-    h.mh_type = mh[2];
-    h.reserved = mh[3];
-    h.checksum = get16(mh.data() + 4);
+    h.payload_proto = data[0];
+    h.header_len = data[1];
+    h.mh_type = data[2];
+    h.reserved = data[3];
+    h.checksum = get16(data.data() + 4);
     const size_t total = h.length_octets();
-    if (total != mh.size())
+    if (total > data.size())
         return decode_error(DecodeErrorKind::bad_header_length, 1, h.header_len,
                           "Header Len " + std::to_string(h.header_len) + " means " +
-                              std::to_string(total) + " octets but the packet holds " +
-                              std::to_string(mh.size()));
+                              std::to_string(total) + " octets but only " +
+                              std::to_string(data.size()) + " are present");
+    // The MH is what Header Len says (RFC 6275 sec. 6.1.1). Octets after it
+    // follow a header whose Payload Proto is 59 (no next header): RFC 8200
+    // sec. 4.7 says they are ignored. The checksum covers the MH only, the
+    // pseudo-header length being "the total length of the Mobility Header".
+    const auto mh = data.first(total);
     // RFC 6275 sec. 9.2: a checksum that does not verify -> silent discard.
     if (options.verify_checksum && mh_checksum(*options.verify_checksum, mh) != 0)
         return decode_error(DecodeErrorKind::bad_checksum, 4, h.checksum,
@@ -716,7 +721,7 @@ Result<DecodedMessage> decode(std::span<const uint8_t> mh, const DecodeOptions& 
     auto opts = decode_options_impl(mh.subspan(opt_start), opt_start, options.strict_alignment, &unknown);
     if (!opts) return opts.error();
     return DecodedMessage{h, decode_fixed(h.mh_type, mh.data() + common_octets, std::move(opts).value()),
-                          unknown};
+                          unknown, data.size() - total};
 }
 
 Result<size_t> encode_into(const Message& message, std::vector<uint8_t>& o,

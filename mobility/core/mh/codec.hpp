@@ -51,11 +51,15 @@ struct DecodedMessage {
     MobilityHeader header;
     Message message;
     size_t skipped_unknown_options = 0;  // RFC 6275 sec. 6.2.1 (also kept in options)
+    size_t ignored_trailing_octets = 0;  // after Header Len's length, RFC 8200 sec. 4.7
 };
 
-// Decodes one Mobility Header occupying all of `mh` (the rest of the IPv6
-// packet after the headers before it).
-Result<DecodedMessage> decode(std::span<const uint8_t> mh, const DecodeOptions& options = {});
+// Decodes the Mobility Header at the start of `data` (the rest of the IPv6
+// packet after the headers before it). Its length is the one Header Len
+// declares; the checksum is verified over that length. Octets after it are
+// ignored (Payload Proto 59, RFC 8200 sec. 4.7) and counted in
+// ignored_trailing_octets; a Header Len running past `data` is an error.
+Result<DecodedMessage> decode(std::span<const uint8_t> data, const DecodeOptions& options = {});
 
 // Only an options region; `base_offset` is the offset of its first octet
 // from the start of the MH (for alignment and error offsets).

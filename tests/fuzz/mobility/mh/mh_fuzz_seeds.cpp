@@ -98,6 +98,10 @@ int main(int argc, char** argv) {
             write(dir / "udp" / (name + "-tlv.bin"), tlv);
         }
     }
+    // RFC 8200 sec. 4.7: octets after the MH (Payload Proto 59) are ignored.
+    auto trailing = encode(bu).value();
+    trailing.insert(trailing.end(), {0xde, 0xad, 0xbe});
+    write(dir / "mh" / "bu-trailing.bin", trailing);
     // What else a UDP tunnel carries: a GRE packet behind a TLV header
     // (RFC 5845 Figure 5) and a bare IPv4 packet (RFC 5555 sec. 4.1).
     const auto gre = encode_udp_tlv_header({47, 4});

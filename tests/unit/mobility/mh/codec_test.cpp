@@ -355,9 +355,34 @@ TEST(MhMalformed, HeaderLenDisagreesWithPacket) {
     EXPECT_EQ(e.offset, 1u);
     EXPECT_EQ(e.value, 2u);
     EXPECT_NE(e.message().find("Header Len 2"), std::string::npos) << e.message();
-    b = enc(BindingUpdate{});
-    b.insert(b.end(), 8, 0);  // 8 octets past what Header Len says
-    EXPECT_EQ(dec_err(b).kind, DecodeErrorKind::bad_header_length);
+}
+
+TEST(MhDecode, OctetsAfterHeaderLenAreIgnored) {
+    // RFC 8200 sec. 4.7: octets after a header whose next header is 59 (the
+    // MH's Payload Proto) are ignored. The MH is the 16 octets Header Len 1
+    // declares, and the checksum covers those 16 only (RFC 6275 sec. 6.1.1).
+    BindingUpdate bu;
+    bu.sequence_number = 0x1234;
+    bu.acknowledge = bu.home_registration = bu.key_management_mobility_capability = true;
+    bu.mobile_router = true;
+    bu.lifetime = 150;
+    for (const char* trailing : {"de ad be ef 01 02 03 04", "ff ff ff", "00"}) {
+        auto b = hex("3b 01 05 00 7b25 | 1234 d400 0096 | 01 02 0000");  // MhGolden.BindingUpdateFlagsAndPadN
+        const auto extra = hex(trailing);
+        b.insert(b.end(), extra.begin(), extra.end());
+        auto d = decode(b, {kPseudo});
+        ASSERT_TRUE(d.ok()) << trailing << ": " << d.error().message();
+        EXPECT_EQ(d->header.header_len, 1);
+        EXPECT_EQ(d->ignored_trailing_octets, extra.size());
+        EXPECT_EQ(std::get<BindingUpdate>(d->message), bu);
+        ASSERT_TRUE(decode(b, {kPseudo, true}).ok());
+    }
+    auto exact = dec(hex("3b 01 05 00 7b25 | 1234 d400 0096 | 01 02 0000"), {kPseudo});
+    EXPECT_EQ(exact.ignored_trailing_octets, 0u);
+    // A corrupted octet inside the MH still fails the checksum; one in the
+    // ignored tail does not.
+    auto b = hex("3b 01 05 00 7b25 | 1234 d400 0097 | 01 02 0000 | 0000");
+    EXPECT_EQ(dec_err(b, {kPseudo}).kind, DecodeErrorKind::bad_checksum);
 }
 
 TEST(MhMalformed, HeaderLenBelowTypeMinimumAsksForIcmp) {

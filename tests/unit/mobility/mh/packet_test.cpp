@@ -126,6 +126,25 @@ TEST(MhPacket, BindingAckWithType2RoutingHeader) {
     EXPECT_EQ(mh_checksum(PseudoHeader{p.source, v6("2001:db8:1::100")}, mh), 0);
 }
 
+TEST(MhPacket, OctetsAfterTheMobilityHeaderAreIgnored) {
+    // RFC 8200 sec. 4.7: Payload Length may cover octets after the MH
+    // (Payload Proto 59); they are ignored and the checksum, verified here
+    // over the pseudo-header, covers Header Len's 16 octets only.
+    const auto p = bu_from_care_of_address();
+    auto bytes = encode_packet(p).value();
+    bytes.insert(bytes.end(), {0xca, 0xfe, 0xba, 0xbe, 0x01});
+    bytes[5] += 5;  // Payload Length 40 -> 45
+    auto d = decode_packet(bytes, true);
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    EXPECT_EQ(d->packet.message, p.message);
+    EXPECT_EQ(d->header.header_len, 1);
+    // Header Len past the Payload Length is still an error.
+    bytes = encode_packet(p).value();
+    bytes[64 + 1] = 2;
+    EXPECT_EQ(decode_packet(bytes).error().kind, DecodeErrorKind::bad_header_length);
+    EXPECT_EQ(decode_packet(bytes).error().offset, 65u);
+}
+
 TEST(MhPacket, ErrorsCountFromTheIpv6Header) {
     auto bytes = encode_packet(bu_from_care_of_address()).value();
     bytes[64 + 2] = 99;  // unknown MH Type
