@@ -69,7 +69,7 @@ Alignment placement(uint8_t type, size_t length) {
         // (IPv4 or IPv6), so the address starts on an 8-octet boundary.
         case MobilityOptionType::binding_identifier:
             return length == 8 || length == 20 ? Alignment{8, 2} : Alignment{2, 0};
-        case MobilityOptionType::flow_summary: return {2, 0};               // RFC 6089 sec. 4.3
+        case MobilityOptionType::flow_summary: return {2, 0};               // RFC 6089 sec. 4.2.2
         case MobilityOptionType::flow_identification: return {2, 0};        // RFC 6089 sec. 4.2
         case MobilityOptionType::ipv4_home_address:                         // RFC 5555 sec. 3.1.1
         case MobilityOptionType::ipv4_address_acknowledgement:              // sec. 3.2.1

@@ -151,7 +151,7 @@ enum class MobilityOptionType : uint8_t {
     nat_detection = 31,               // RFC 5555 sec. 3.2.2
     ipv4_care_of_address = 32,        // RFC 5555 sec. 3.1.2
     binding_identifier = 35,          // RFC 5648 sec. 4.3
-    flow_summary = 44,                // RFC 6089 sec. 4.3
+    flow_summary = 44,                // RFC 6089 sec. 4.2.2
     flow_identification = 45,         // RFC 6089 sec. 4.2
 };
 
@@ -197,17 +197,17 @@ struct BindingIdentifier {
     uint16_t binding_id = 0;
     BindingAckStatus status = BindingAckStatus::accepted;
     bool simultaneous_home_and_foreign = false;   // H flag
-    uint8_t bid_priority = 0;                     // RFC 6089 BID-PRI, 7 bits; 0 under RFC 5648
+    uint8_t bid_priority = 0;                     // RFC 6089 sec. 4.1 BID-PRI, 7 bits; 0 under RFC 5648
     std::optional<net::IpAddress> care_of_address;
     bool operator==(const BindingIdentifier&) const = default;
 };
 
 // Sub-options of the Flow Identification option (RFC 6089 sec. 4.2.1).
-struct FlowBindingReference {          // Binding Reference sub-option
+struct FlowBindingReference {          // Binding Reference sub-option, sec. 4.2.1.3
     std::vector<uint16_t> binding_ids;
     bool operator==(const FlowBindingReference&) const = default;
 };
-struct FlowTrafficSelector {           // Traffic Selector sub-option
+struct FlowTrafficSelector {           // Traffic Selector sub-option, sec. 4.2.1.4
     uint8_t ts_format = 0;             // RFC 6088: 1 IPv4, 2 IPv6 binary selector
     std::vector<uint8_t> traffic_selector;
     bool operator==(const FlowTrafficSelector&) const = default;
@@ -229,7 +229,7 @@ struct FlowIdentification {
     bool operator==(const FlowIdentification&) const = default;
 };
 
-// RFC 6089 sec. 4.3: one or more flow identifiers.
+// RFC 6089 sec. 4.2.2: one or more flow identifiers.
 struct FlowSummary {
     std::vector<uint16_t> flow_ids;
     bool operator==(const FlowSummary&) const = default;
