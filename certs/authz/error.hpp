@@ -4,7 +4,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
+
+#include "conf/net/result.hpp"
 
 namespace nemokey::certs {
 
@@ -28,25 +29,11 @@ struct Error {
     std::string text;
 };
 
+// A value or an Error (the shared template of conf/net/result.hpp).
 template <class T>
-class Result {
-public:
-    Result(T value) : v_(std::move(value)) {}
-    Result(Error error) : v_(std::move(error)) {}
-    explicit operator bool() const { return v_.index() == 0; }
-    bool ok() const { return v_.index() == 0; }
-    T& operator*() { return std::get<0>(v_); }
-    const T& operator*() const { return std::get<0>(v_); }
-    T* operator->() { return &std::get<0>(v_); }
-    const T* operator->() const { return &std::get<0>(v_); }
-    T take() { return std::move(std::get<0>(v_)); }
-    const Error& error() const { return std::get<1>(v_); }
+using Result = net::Result<T, Error>;
 
-private:
-    std::variant<T, Error> v_;
-};
-
-struct Ok {};
+using Ok = net::Ok;
 using Status = Result<Ok>;
 
 inline Error make_error(Errc code, std::string text) { return Error{code, std::move(text)}; }

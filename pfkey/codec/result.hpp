@@ -6,7 +6,8 @@
 #include <cstddef>
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "conf/net/result.hpp"
 
 namespace nemokey::pfkey {
 
@@ -24,30 +25,11 @@ struct CodecError {
     }
 };
 
-// A small expected<T, E>: g++ 12 has no std::expected in C++20.
+// A value or an error, CodecError unless named (the shared template of
+// conf/net/result.hpp).
 template <class T, class E = CodecError>
-class [[nodiscard]] Result {
-public:
-    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-    Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}
+using Result = net::Result<T, E>;
 
-    bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
-    T& value() & { return std::get<0>(v_); }
-    const T& value() const& { return std::get<0>(v_); }
-    T&& value() && { return std::get<0>(std::move(v_)); }
-    const E& error() const { return std::get<1>(v_); }
-    T* operator->() { return &value(); }
-    const T* operator->() const { return &value(); }
-    T& operator*() & { return value(); }
-    const T& operator*() const& { return value(); }
-
-private:
-    std::variant<T, E> v_;
-};
-
-struct Ok {
-    bool operator==(const Ok&) const = default;
-};
+using Ok = net::Ok;
 
 }  // namespace nemokey::pfkey

@@ -7,7 +7,8 @@
 #include <cstdint>
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "conf/net/result.hpp"
 
 namespace nemokey::mobility::mh {
 
@@ -65,25 +66,8 @@ inline DecodeError decode_error(DecodeErrorKind kind, size_t offset, uint32_t va
     return e;
 }
 
-// A small expected-like result: a value or a DecodeError.
+// A value or a DecodeError (the shared template of conf/net/result.hpp).
 template <class T>
-class Result {
-public:
-    Result(T value) : v_(std::move(value)) {}
-    Result(DecodeError error) : v_(std::move(error)) {}
-    bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
-    T& value() & { return std::get<0>(v_); }
-    const T& value() const& { return std::get<0>(v_); }
-    T&& value() && { return std::get<0>(std::move(v_)); }
-    const DecodeError& error() const { return std::get<1>(v_); }
-    T& operator*() & { return std::get<0>(v_); }
-    const T& operator*() const& { return std::get<0>(v_); }
-    T* operator->() { return &std::get<0>(v_); }
-    const T* operator->() const { return &std::get<0>(v_); }
-
-private:
-    std::variant<T, DecodeError> v_;
-};
+using Result = net::Result<T, DecodeError>;
 
 }  // namespace nemokey::mobility::mh
