@@ -976,12 +976,8 @@ void parse_home_agent(Reader& r, const toml::table& root, Model& m) {
 }
 
 ParseResult finish(Model m, ConfigErrors errors) {
-    ParseResult res;
-    if (errors.empty())
-        res.model = std::move(m);
-    else
-        res.errors = std::move(errors);
-    return res;
+    if (errors.empty()) return m;
+    return errors;
 }
 
 }  // namespace
@@ -1007,9 +1003,7 @@ ParseResult parse_file(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     std::error_code ec;
     if (!in || fs::is_directory(file, ec)) {
-        ParseResult res;
-        res.errors.push_back({{file.string(), 0, 0}, "cannot be read (expected a readable configuration file)"});
-        return res;
+        return ConfigErrors{{{file.string(), 0, 0}, "cannot be read (expected a readable configuration file)"}};
     }
     std::string text((std::istreambuf_iterator<char>(in)), {});
     fs::path base = file.parent_path();

@@ -25,6 +25,7 @@
 
 #include "conf/error.hpp"
 #include "conf/model.hpp"
+#include "conf/net/result.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -33,12 +34,9 @@
 
 namespace nemokey::conf {
 
-struct ParseResult {
-    std::optional<Model> model;  // set only when errors is empty
-    ConfigErrors errors;
-
-    bool ok() const { return model.has_value(); }
-};
+// The model, or every error found (never empty). The shared template of
+// conf/net/result.hpp: *r / r-> is the model, r.error() the errors.
+using ParseResult = net::Result<Model, ConfigErrors>;
 
 // Reads FILE and, for a home agent, every node file of its nodes-dir.
 ParseResult parse_file(const std::filesystem::path& file);

@@ -44,12 +44,12 @@ int check_config(GlobalOptions& options, std::span<const std::string_view> args)
     auto result = conf::parse_file(file);
     if (!result.ok()) {
         if (options.json)
-            std::printf("%s\n", dump(conf::to_json(result.errors)).c_str());
+            std::printf("%s\n", dump(conf::to_json(result.error())).c_str());
         else
-            for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+            for (const auto& e : result.error()) std::fprintf(stderr, "%s\n", e.to_string().c_str());
         return exit_failure;
     }
-    auto plan = conf::to_json(conf::derive_plan(*result.model));
+    auto plan = conf::to_json(conf::derive_plan(*result));
     if (options.json)
         std::printf("%s\n", dump(plan).c_str());
     else

@@ -33,11 +33,12 @@ const fs::path& scratch() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
     auto result = nemokey::conf::parse_string(text, "fuzz.toml", scratch());
-    if (result.ok() == !result.errors.empty()) std::abort();
-    for (const auto& e : result.errors)
-        if (e.to_string().find('\n') != std::string::npos) std::abort();  // one line per error
-    if (result.ok()) {
-        auto plan = nemokey::conf::derive_plan(*result.model);
+    if (!result.ok()) {
+        if (result.error().empty()) std::abort();  // a failure names at least one error
+        for (const auto& e : result.error())
+            if (e.to_string().find('\n') != std::string::npos) std::abort();  // one line per error
+    } else {
+        auto plan = nemokey::conf::derive_plan(*result);
         auto json = nemokey::conf::to_json(plan);
         (void)json.dump();
         (void)nemokey::conf::to_text(json);

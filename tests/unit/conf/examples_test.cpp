@@ -71,9 +71,9 @@ class ExampleTest : public ::testing::TestWithParam<Example> {};
 TEST_P(ExampleTest, ValidatesAndMatchesTheGoldenPlan) {
     const Example& e = GetParam();
     auto r = parse_file(example_path(e));
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    EXPECT_EQ(r.model->role, e.role);
-    std::string json = to_json(derive_plan(*r.model)).dump(2) + "\n";
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    EXPECT_EQ(r->role, e.role);
+    std::string json = to_json(derive_plan(*r)).dump(2) + "\n";
     fs::path golden = fs::path(NEMOKEY_GOLDEN_DIR) / e.golden;
     if (std::getenv("NEMOKEY_UPDATE_GOLDEN")) std::ofstream(golden, std::ios::binary) << json;
     ASSERT_TRUE(fs::exists(golden)) << golden << " is missing; run with NEMOKEY_UPDATE_GOLDEN=1";
@@ -120,7 +120,7 @@ TEST(Testbed, HomeAgentAndMobileRouterAgree) {
     auto ha = parse_file(fs::path(NEMOKEY_EXAMPLES_DIR) / "testbed/ha/ha.toml");
     auto mr = parse_file(fs::path(NEMOKEY_EXAMPLES_DIR) / "testbed/mr/mr.toml");
     ASSERT_TRUE(ha.ok() && mr.ok());
-    Plan hp = derive_plan(*ha.model), mp = derive_plan(*mr.model);
+    Plan hp = derive_plan(*ha), mp = derive_plan(*mr);
     ASSERT_EQ(hp.nodes.size(), 1u);
     const NodePlan &h = hp.nodes[0], &m = mp.nodes[0];
     EXPECT_EQ(h.identity, m.identity);
@@ -135,12 +135,12 @@ TEST(Testbed, HomeAgentAndMobileRouterAgree) {
     EXPECT_EQ(h.ike_peer->remote_identity, m.ike_peer->local_identity);
     EXPECT_EQ(h.ike_peer->local_identity, m.ike_peer->remote_identity);
     // The mobile network prefix is apart from the home link.
-    EXPECT_EQ(mr.model->self->mobile_network.prefixes.at(0).value.to_string(), "2001:db8:1:100::/64");
-    EXPECT_FALSE(mr.model->home->home_prefix.value.overlaps(mr.model->self->mobile_network.prefixes.at(0).value));
+    EXPECT_EQ(mr->self->mobile_network.prefixes.at(0).value.to_string(), "2001:db8:1:100::/64");
+    EXPECT_FALSE(mr->home->home_prefix.value.overlaps(mr->self->mobile_network.prefixes.at(0).value));
     // Two uplinks, registered at once (RFC 5648).
-    ASSERT_EQ(mr.model->interfaces.size(), 2u);
-    EXPECT_EQ(mr.model->interfaces[0].binding_id, 1);
-    EXPECT_EQ(mr.model->interfaces[1].binding_id, 2);
+    ASSERT_EQ(mr->interfaces.size(), 2u);
+    EXPECT_EQ(mr->interfaces[0].binding_id, 1);
+    EXPECT_EQ(mr->interfaces[1].binding_id, 2);
 }
 
 TEST(Mobctl, InvalidFileExitsOneWithFileLineColumn) {

@@ -69,9 +69,12 @@ protected:
     // The single error TEXT yields, as "FILE:LINE:COL: message".
     std::string only_error(const std::string& text) {
         auto r = parse(text);
-        EXPECT_FALSE(r.ok());
-        EXPECT_EQ(r.errors.size(), 1u) << (r.errors.size() > 1 ? r.errors[1].to_string() : "");
-        return r.errors.empty() ? "" : r.errors.front().to_string();
+        if (r.ok()) {
+            ADD_FAILURE() << "expected one error, the text parsed";
+            return "";
+        }
+        EXPECT_EQ(r.error().size(), 1u) << (r.error().size() > 1 ? r.error()[1].to_string() : "");
+        return r.error().empty() ? "" : r.error().front().to_string();
     }
 
     ScratchDir dir_;
@@ -79,8 +82,8 @@ protected:
 
 TEST_F(ParserTest, ReadsEveryFieldOfAMobileRouter) {
     auto r = parse(mobile_router);
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    const Model& m = *r.model;
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    const Model& m = *r;
     EXPECT_EQ(m.role, Role::mobile_router);
     ASSERT_EQ(m.interfaces.size(), 2u);
     EXPECT_EQ(m.interfaces[0].name, "eth1");
@@ -137,17 +140,17 @@ private-key = "mr.key"
 ca-certificate = "ca.pem"
 )";
     auto r = parse(text);
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    EXPECT_EQ(r.model->timers, defaults::timers);
-    EXPECT_EQ(r.model->self->protection, defaults::protection);
-    EXPECT_EQ(r.model->self->k_flag, defaults::k_flag);
-    EXPECT_EQ(r.model->self->keying.method, defaults::keying_method);
-    EXPECT_TRUE(r.model->self->mobile_network.prefixes.empty());
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    EXPECT_EQ(r->timers, defaults::timers);
+    EXPECT_EQ(r->self->protection, defaults::protection);
+    EXPECT_EQ(r->self->k_flag, defaults::k_flag);
+    EXPECT_EQ(r->self->keying.method, defaults::keying_method);
+    EXPECT_TRUE(r->self->mobile_network.prefixes.empty());
     // RFC 822 identity: domain part lower-cased; DN kept as written.
-    EXPECT_EQ(r.model->self->identity.value.type, IdentityType::rfc822_addr);
-    EXPECT_EQ(r.model->self->identity.value.value, "mn1@example.net");
-    EXPECT_EQ(r.model->home->home_agent_identity->value.type, IdentityType::der_asn1_dn);
-    EXPECT_EQ(r.model->home->home_agent_identity->value.value, "CN=ha, O=Example");
+    EXPECT_EQ(r->self->identity.value.type, IdentityType::rfc822_addr);
+    EXPECT_EQ(r->self->identity.value.value, "mn1@example.net");
+    EXPECT_EQ(r->home->home_agent_identity->value.type, IdentityType::der_asn1_dn);
+    EXPECT_EQ(r->home->home_agent_identity->value.value, "CN=ha, O=Example");
 }
 
 TEST_F(ParserTest, TomlSyntaxErrorNamesLineAndColumn) {
@@ -159,8 +162,8 @@ TEST_F(ParserTest, TomlSyntaxErrorNamesLineAndColumn) {
 
 TEST_F(ParserTest, TomlErrorQuotingANewlineStaysOneLine) {
     auto r = parse("role = \"mobile-node\"\nbinding-lifetime = n\n");
-    ASSERT_EQ(r.errors.size(), 1u);
-    std::string e = r.errors[0].to_string();
+    ASSERT_EQ(r.error().size(), 1u);
+    std::string e = r.error()[0].to_string();
     EXPECT_THAT(e, ::testing::StartsWith("mr.toml:2:"));
     EXPECT_EQ(e.find('\n'), std::string::npos) << e;
     EXPECT_THAT(e, ::testing::HasSubstr("\\n"));
@@ -169,11 +172,11 @@ TEST_F(ParserTest, TomlErrorQuotingANewlineStaysOneLine) {
 TEST_F(ParserTest, UnknownKeyIsAnError) {
     std::string text = replace(mobile_router, "home-address =", "home-adress =");
     auto r = parse(text);
-    ASSERT_EQ(r.errors.size(), 2u);
-    EXPECT_EQ(r.errors[1].to_string(), "mr.toml:" + pos(text, "[home]") +
+    ASSERT_EQ(r.error().size(), 2u);
+    EXPECT_EQ(r.error()[1].to_string(), "mr.toml:" + pos(text, "[home]") +
                                            ": missing key 'home-address' in [home] (expected this node's IPv6 home "
                                            "address)");
-    EXPECT_EQ(r.errors[0].to_string(),
+    EXPECT_EQ(r.error()[0].to_string(),
               "mr.toml:" + pos(text, "home-adress") +
                   ": unknown key 'home-adress' in [home] (expected one of: home-agent-addresses, home-agent-identity, "
                   "home-prefix, home-address, home-agent-ipv4-address, ipv4-home-address)");
@@ -182,12 +185,12 @@ TEST_F(ParserTest, UnknownKeyIsAnError) {
 TEST_F(ParserTest, UnknownTopLevelKeyAndMissingKeyAreBothReported) {
     std::string text = replace(mobile_router, "identity = \"mr1.example.net\"", "identiti = \"mr1.example.net\"");
     auto r = parse(text);
-    ASSERT_EQ(r.errors.size(), 2u);
-    EXPECT_EQ(r.errors[0].to_string(),
+    ASSERT_EQ(r.error().size(), 2u);
+    EXPECT_EQ(r.error()[0].to_string(),
               "mr.toml:" + pos(text, "identiti") +
                   ": unknown key 'identiti' in the top level (expected one of: role, identity, interface, "
                   "home, mobile-network, timers, keying, protection)");
-    EXPECT_THAT(r.errors[1].to_string(),
+    EXPECT_THAT(r.error()[1].to_string(),
                 ::testing::HasSubstr("missing key 'identity' in the top level (expected the identity of this node's "
                                      "certificate, e.g. mr1.example.net)"));
 }
@@ -222,8 +225,8 @@ TEST_F(ParserTest, BindingLifetimeInFourSecondUnits) {
 TEST_F(ParserTest, BindingLifetimeLimitsAccepted) {
     for (const char* v : {"4", "262140"}) {
         auto r = parse(replace(mobile_router, "binding-lifetime = 1200", std::string("binding-lifetime = ") + v));
-        ASSERT_TRUE(r.ok()) << v << ": " << r.errors.front().to_string();
-        EXPECT_EQ(r.model->timers.binding_lifetime_s, std::stoul(v));
+        ASSERT_TRUE(r.ok()) << v << ": " << r.error().front().to_string();
+        EXPECT_EQ(r->timers.binding_lifetime_s, std::stoul(v));
     }
 }
 
@@ -291,7 +294,7 @@ TEST_F(ParserTest, MobileRouterPrefixContainingTheHomeAgent) {
     // Contains both HA addresses, overlaps the home link, contains the home
     // address and overlaps the router's other prefix: each one reported.
     std::vector<std::string> got;
-    for (const auto& e : r.errors) got.push_back(e.to_string());
+    for (const auto& e : r.error()) got.push_back(e.to_string());
     EXPECT_THAT(got, ::testing::Contains(at + ": prefix '2001:db8::/32' contains the home agent address 2001:db8:1::1 "
                                               "(expected a prefix apart from the home agent)"));
     EXPECT_THAT(got, ::testing::Contains(at + ": prefix '2001:db8::/32' overlaps the home prefix 2001:db8:1::/64 "
@@ -356,11 +359,11 @@ TEST_F(ParserTest, MissingCredentialForIkev2) {
 TEST_F(ParserTest, DuplicateInterfaceNameAndBindingId) {
     std::string text = replace(mobile_router, "name = \"wwan0\"\nbinding-id = 2", "name = \"eth1\"\nbinding-id = 1");
     auto r = parse(text);
-    ASSERT_EQ(r.errors.size(), 2u);
-    EXPECT_EQ(r.errors[0].to_string(), "mr.toml:" + pos(text, "\"eth1\"", "binding-id = 1") +
+    ASSERT_EQ(r.error().size(), 2u);
+    EXPECT_EQ(r.error()[0].to_string(), "mr.toml:" + pos(text, "\"eth1\"", "binding-id = 1") +
                                            ": 'name' 'eth1' is already used at mr.toml:" + pos(text, "\"eth1\"") +
                                            " (expected each interface once)");
-    EXPECT_EQ(r.errors[1].to_string(), "mr.toml:" + pos(text, "1", "name = \"eth1\"\nbinding-id = ") +
+    EXPECT_EQ(r.error()[1].to_string(), "mr.toml:" + pos(text, "1", "name = \"eth1\"\nbinding-id = ") +
                                            ": 'binding-id' 1 is already used at mr.toml:" +
                                            pos(text, "1", "binding-id = ") +
                                            " (expected a distinct binding-id per interface)");
@@ -421,8 +424,8 @@ home-test = false
 
 TEST_F(ParserTest, StaticKeying) {
     auto r = parse(static_node);
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    const auto& k = r.model->self->keying;
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    const auto& k = r->self->keying;
     EXPECT_EQ(k.method, KeyingMethod::static_keys);
     ASSERT_TRUE(k.static_keys);
     EXPECT_EQ(k.static_keys->encryption, "aes128-cbc");
@@ -474,15 +477,15 @@ TEST_F(ParserTest, ReadsAFileAndResolvesPathsAgainstItsFolder) {
     dir_.write("sub/ca.pem", "x");
     auto file = dir_.write("sub/mr.toml", mobile_router);
     auto r = parse_file(file);
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    EXPECT_EQ(r.model->self->keying.certificate->resolved, dir_.path() / "sub" / "mr.pem");
-    EXPECT_EQ(r.model->file, file.string());
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    EXPECT_EQ(r->self->keying.certificate->resolved, dir_.path() / "sub" / "mr.pem");
+    EXPECT_EQ(r->file, file.string());
 }
 
 TEST_F(ParserTest, UnreadableMainFile) {
     auto r = parse_file(dir_.path() / "absent.toml");
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(),
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(),
               (dir_.path() / "absent.toml").string() + ": cannot be read (expected a readable configuration file)");
 }
 
@@ -685,8 +688,8 @@ TEST_F(HomeAgentTest, ReadsNodeFilesInNameOrder) {
     dir_.write("nodes.d/a-mn1.toml", node_mn1);
     dir_.write("nodes.d/README", "not a node file");
     auto r = parse_ha();
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    const auto& ha = *r.model->home_agent;
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    const auto& ha = *r->home_agent;
     EXPECT_EQ(ha.addresses.front().value.to_string(), "2001:db8:1::1");
     EXPECT_EQ(ha.ipv4_address->value.to_string(), "192.0.2.1");
     EXPECT_EQ(ha.identity->value.value, "ha.example.net");
@@ -696,7 +699,7 @@ TEST_F(HomeAgentTest, ReadsNodeFilesInNameOrder) {
     EXPECT_EQ(ha.bindings[0].role, Role::mobile_node);
     EXPECT_EQ(ha.bindings[1].identity.value.value, "mr1.example.net");
     EXPECT_EQ(ha.bindings[1].mobile_network.prefixes.at(0).value.to_string(), "2001:db8:1:100::/64");
-    EXPECT_EQ(r.model->bindings().size(), 2u);
+    EXPECT_EQ(r->bindings().size(), 2u);
 }
 
 TEST_F(HomeAgentTest, CredentialsNeededOnlyForIkev2Nodes) {
@@ -718,31 +721,31 @@ home-test = false
 )";
     dir_.write("nodes.d/mn2.toml", mn2);
     auto r = parse_ha(no_keying);
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    EXPECT_FALSE(r.model->home_agent->keying.certificate);
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    EXPECT_FALSE(r->home_agent->keying.certificate);
 
     dir_.write("nodes.d/mn1.toml", node_mn1);
     r = parse_ha(no_keying);
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), (dir_.path() / "ha.toml").string() +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), (dir_.path() / "ha.toml").string() +
                                            ":1:1: missing key 'keying' in the top level (expected a [keying] table "
                                            "with certificate, private-key, ca-certificate for the IKEv2 nodes)");
     r = parse_ha(replace(home_agent, "private-key = \"ha.key\"\n", ""));
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_THAT(r.errors[0].to_string(), ::testing::HasSubstr("missing key 'private-key' in [keying]"));
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_THAT(r.error()[0].to_string(), ::testing::HasSubstr("missing key 'private-key' in [keying]"));
 }
 
 TEST_F(HomeAgentTest, EmptyNodesFolderIsValid) {
     std::filesystem::create_directories(dir_.path() / "nodes.d");
     auto r = parse_ha();
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    EXPECT_TRUE(r.model->home_agent->bindings.empty());
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    EXPECT_TRUE(r->home_agent->bindings.empty());
 }
 
 TEST_F(HomeAgentTest, MissingNodesFolder) {
     auto r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(home_agent, "\"nodes.d\"") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(home_agent, "\"nodes.d\"") +
                                            ": 'nodes-dir' 'nodes.d' is not a readable folder (expected a folder of "
                                            "node files, relative to the configuration file)");
 }
@@ -752,8 +755,8 @@ TEST_F(HomeAgentTest, DuplicateIdentityAcrossNodeFiles) {
     std::string other = replace(replace(node_mn1, "mn1.example.net", "MR1.example.net"), "::10", "::11");
     dir_.write("nodes.d/b.toml", other);
     auto r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("b.toml") + ":1:12: 'identity' 'mr1.example.net' is already bound in " +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("b.toml") + ":1:12: 'identity' 'mr1.example.net' is already bound in " +
                                            node_path("a.toml") + ":1:12 (expected one file per identity)");
 }
 
@@ -761,8 +764,8 @@ TEST_F(HomeAgentTest, DuplicateHomeAddressAcrossNodeFiles) {
     dir_.write("nodes.d/a.toml", node_mn1);
     dir_.write("nodes.d/b.toml", replace(node_mn1, "mn1.", "mn2."));
     auto r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("b.toml") + ":" + pos(node_mn1, "\"2001") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("b.toml") + ":" + pos(node_mn1, "\"2001") +
                                            ": 'home-address' '2001:db8:1::10' is already the home address of "
                                            "'mn1.example.net' at " +
                                            node_path("a.toml") + ":" + pos(node_mn1, "\"2001") +
@@ -775,8 +778,8 @@ TEST_F(HomeAgentTest, OverlappingPrefixesOfDifferentNodes) {
                               "\"2001:db8:1:100::/64\"", "\"2001:db8:1:100::/56\"");
     dir_.write("nodes.d/b.toml", mr2);
     auto r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("b.toml") + ":" + pos(mr2, "\"2001:db8:1:100::/56\"") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("b.toml") + ":" + pos(mr2, "\"2001:db8:1:100::/56\"") +
                                            ": prefix '2001:db8:1:100::/56' overlaps '2001:db8:1:100::/64' of "
                                            "'mr1.example.net' at " +
                                            node_path("a.toml") + ":" + pos(node_mr1, "\"2001:db8:1:100::/64\"") +
@@ -787,8 +790,8 @@ TEST_F(HomeAgentTest, NodeHomeAddressOutsideHomePrefixes) {
     std::string mn = replace(node_mn1, "2001:db8:1::10", "2001:db8:9::10");
     dir_.write("nodes.d/a.toml", mn);
     auto r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("a.toml") + ":" + pos(mn, "\"2001") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("a.toml") + ":" + pos(mn, "\"2001") +
                                            ": 'home-address' '2001:db8:9::10' is not inside any home prefix of the "
                                            "home agent (expected an address of home-prefixes)");
 }
@@ -798,19 +801,19 @@ TEST_F(HomeAgentTest, NodeFileErrorsNameTheNodeFile) {
     dir_.write("nodes.d/a.toml", bad);
     dir_.write("nodes.d/b.toml", "identity = \n");
     auto r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 2u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("a.toml") + ":" + pos(bad, "colour") +
+    ASSERT_EQ(r.error().size(), 2u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("a.toml") + ":" + pos(bad, "colour") +
                                            ": unknown key 'colour' in a node file (expected one of: identity, role, "
                                            "home-address, ipv4-home-address, mobile-network, keying, protection)");
-    EXPECT_THAT(r.errors[1].to_string(), ::testing::StartsWith(node_path("b.toml") + ":1:"));
+    EXPECT_THAT(r.error()[1].to_string(), ::testing::StartsWith(node_path("b.toml") + ":1:"));
 }
 
 TEST_F(HomeAgentTest, HomeAgentRoleInNodeFile) {
     std::string bad = replace(node_mn1, "\"mobile-node\"", "\"home-agent\"");
     dir_.write("nodes.d/a.toml", bad);
     auto r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("a.toml") + ":" + pos(bad, "\"home-agent\"") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("a.toml") + ":" + pos(bad, "\"home-agent\"") +
                                            ": 'role' 'home-agent' in a node file (expected 'mobile-node' or "
                                            "'mobile-router')");
 }
@@ -819,8 +822,8 @@ TEST_F(HomeAgentTest, NodeIpv4HomeAddressNeedsHomeAgentIpv4) {
     std::string mn = node_mn1 + "ipv4-home-address = \"192.0.2.10\"\n";
     dir_.write("nodes.d/a.toml", mn);
     auto r = parse_ha(replace(home_agent, "ipv4-address = \"192.0.2.1\"\n", ""));
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("a.toml") + ":" + pos(mn, "\"192.0.2.10\"") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("a.toml") + ":" + pos(mn, "\"192.0.2.10\"") +
                                            ": 'ipv4-home-address' '192.0.2.10' but the home agent has no ipv4-address "
                                            "(expected [home-agent] ipv4-address for dual-stack, RFC 5555 sec. 3.1)");
 }
@@ -829,8 +832,8 @@ TEST_F(HomeAgentTest, HomeAgentAddressOutsideHomePrefixes) {
     std::filesystem::create_directories(dir_.path() / "nodes.d");
     std::string text = replace(home_agent, "\"2001:db8:1::1\"", "\"2001:db8:2::1\"");
     auto r = parse_ha(text);
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(text, "\"2001:db8:2::1\"") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(text, "\"2001:db8:2::1\"") +
                                            ": 'addresses' '2001:db8:2::1' is not inside any home prefix (expected the "
                                            "home agent on a home link)");
 }
@@ -839,8 +842,8 @@ TEST_F(HomeAgentTest, BindingIdOnHomeAgentIsRejected) {
     std::filesystem::create_directories(dir_.path() / "nodes.d");
     std::string text = replace(home_agent, "name = \"eth0\"", "name = \"eth0\"\nbinding-id = 3");
     auto r = parse_ha(text);
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(text, "3\n") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(text, "3\n") +
                                            ": 'binding-id' 3 on a home agent (expected binding-id only on a mobile "
                                            "node or router, RFC 5648)");
 }
@@ -865,8 +868,8 @@ TEST_F(HomeAgentTest, MainFileErrors) {
     for (const Case& c : cases) {
         std::string text = replace(home_agent, c.from, c.to);
         auto r = parse_ha(text);
-        ASSERT_EQ(r.errors.size(), 1u) << c.message << "\n" << (r.errors.empty() ? "" : r.errors.back().to_string());
-        EXPECT_EQ(r.errors[0].to_string(), file + ":" + pos(text, c.at) + ": " + c.message);
+        ASSERT_EQ(r.error().size(), 1u) << c.message << "\n" << (r.error().empty() ? "" : r.error().back().to_string());
+        EXPECT_EQ(r.error()[0].to_string(), file + ":" + pos(text, c.at) + ": " + c.message);
     }
 }
 
@@ -876,8 +879,8 @@ TEST_F(HomeAgentTest, NodeFileCrossChecks) {
     dir_.write("nodes.d/a.toml", mn1_v4);
     dir_.write("nodes.d/b.toml", mn2_v4);
     auto r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("b.toml") + ":" + pos(mn2_v4, "\"192.0.2.10\"") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("b.toml") + ":" + pos(mn2_v4, "\"192.0.2.10\"") +
                                            ": 'ipv4-home-address' '192.0.2.10' is already the IPv4 home address of "
                                            "'mn1.example.net' (expected one IPv4 home address per node)");
 
@@ -885,16 +888,16 @@ TEST_F(HomeAgentTest, NodeFileCrossChecks) {
     std::string at_ha = replace(replace(node_mn1, "mn1.", "mn3."), "::10\"", "::1\"");
     dir_.write("nodes.d/b.toml", at_ha);
     r = parse_ha();
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), node_path("b.toml") + ":" + pos(at_ha, "\"2001") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), node_path("b.toml") + ":" + pos(at_ha, "\"2001") +
                                            ": 'home-address' '2001:db8:1::1' is a home agent address (expected an "
                                            "address of its own)");
 
     std::filesystem::remove(dir_.path() / "nodes.d/b.toml");
     std::string no_identity = replace(home_agent, "identity = \"ha.example.net\"\n", "");
     r = parse_ha(no_identity);
-    ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(r.errors[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(no_identity, "[home-agent]") +
+    ASSERT_EQ(r.error().size(), 1u);
+    EXPECT_EQ(r.error()[0].to_string(), (dir_.path() / "ha.toml").string() + ":" + pos(no_identity, "[home-agent]") +
                                            ": missing key 'identity' in [home-agent] (expected the identity in the "
                                            "home agent's certificate for IKEv2)");
 }

@@ -68,15 +68,15 @@ protected:
     }
     Model model(const std::string& text) {
         auto r = parse_string(text, "mr.toml", dir_.path());
-        EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
-        return r.model ? *r.model : Model{};
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().front().to_string());
+        return r ? *r : Model{};
     }
     Model ha_model(const std::vector<std::pair<std::string, std::string>>& nodes) {
         for (const auto& [name, text] : nodes) dir_.write("nodes.d/" + name, text);
         std::filesystem::create_directories(dir_.path() / "nodes.d");
         auto r = parse_file(dir_.write("ha.toml", home_agent));
-        EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
-        return r.model ? *r.model : Model{};
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().front().to_string());
+        return r ? *r : Model{};
     }
     ScratchDir dir_;
 };
@@ -290,8 +290,8 @@ TEST_F(PlanTest, ReqidCollisionsAreResolvedDeterministically) {
     other.write("nodes.d/b.toml", mn2);
     other.write("nodes.d/c.toml", mn1);
     auto r = parse_file(other.write("ha.toml", home_agent));
-    ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
-    Plan p2 = derive_plan(*r.model, colliding);
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    Plan p2 = derive_plan(*r, colliding);
     auto reqid_of = [](const Plan& p, std::string_view identity, std::string_view message) {
         for (const auto& n : p.nodes)
             for (const auto& e : n.spd)

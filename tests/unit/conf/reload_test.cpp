@@ -44,8 +44,8 @@ protected:
         std::filesystem::create_directories(dir_.path() / "nodes.d");
         for (const auto& [name, text] : nodes) dir_.write("nodes.d/" + name, text);
         auto r = parse_file(dir_.write("ha.toml", main));
-        EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
-        return r.model ? *r.model : Model{};
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().front().to_string());
+        return r ? *r : Model{};
     }
     ScratchDir dir_;
 };
