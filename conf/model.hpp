@@ -9,6 +9,8 @@
 
 #include "conf/error.hpp"
 #include "conf/net/address.hpp"
+#include "conf/net/prefix_mode.hpp"
+#include "conf/net/role.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -26,7 +28,7 @@ struct Located {
     friend bool operator==(const Located& a, const Located& b) { return a.value == b.value; }
 };
 
-enum class Role { home_agent, mobile_node, mobile_router };
+using net::Role;  // conf/net/role.hpp, shared with certs/
 
 // The IKEv2 identification types a certificate binds (RFC 7296 sec. 3.5):
 // an FQDN or RFC 822 subjectAltName, or the subject distinguished name.
@@ -65,8 +67,8 @@ struct Interface {
 
 // RFC 3963 sec. 5.2: explicit mode carries the prefixes in Mobile
 // Network Prefix options of the BU; implicit mode leaves them to the HA's
-// configuration.
-enum class PrefixMode { implicit_mode, explicit_mode };
+// configuration. conf/net/prefix_mode.hpp, shared with mobility/core/binding/.
+using net::PrefixMode;
 
 struct MobileNetwork {
     PrefixMode mode = PrefixMode::explicit_mode;
@@ -177,9 +179,8 @@ struct Model {
     std::vector<const Binding*> bindings() const;
 };
 
-std::string_view to_string(Role r);
+using net::to_string;  // Role, PrefixMode (and the address types)
 std::string_view to_string(IdentityType t);
-std::string_view to_string(PrefixMode m);
 std::string_view to_string(KeyingMethod m);
 
 }  // namespace nemokey::conf

@@ -28,14 +28,6 @@ std::string SourcePosition::to_string() const {
 
 std::string ConfigError::to_string() const { return where.to_string() + ": " + message; }
 
-std::string_view to_string(Role r) {
-    switch (r) {
-        case Role::home_agent: return "home-agent";
-        case Role::mobile_node: return "mobile-node";
-        case Role::mobile_router: return "mobile-router";
-    }
-    return "?";
-}
 std::string_view to_string(IdentityType t) {
     switch (t) {
         case IdentityType::fqdn: return "fqdn";
@@ -43,9 +35,6 @@ std::string_view to_string(IdentityType t) {
         case IdentityType::der_asn1_dn: return "dn";
     }
     return "?";
-}
-std::string_view to_string(PrefixMode m) {
-    return m == PrefixMode::explicit_mode ? "explicit" : "implicit";
 }
 std::string_view to_string(KeyingMethod m) { return m == KeyingMethod::ikev2 ? "ikev2" : "static"; }
 

@@ -82,15 +82,6 @@ std::string AddressRange::to_string() const {
     return net::to_string(min) + "-" + net::to_string(max);
 }
 
-std::string_view to_string(Role role) {
-    switch (role) {
-    case Role::home_agent: return "home-agent";
-    case Role::mobile_node: return "mobile-node";
-    case Role::mobile_router: return "mobile-router";
-    }
-    return "unknown";
-}
-
 std::optional<Role> parse_role(std::string_view t) {
     if (t == "ha" || t == "home-agent") return Role::home_agent;
     if (t == "mn" || t == "mobile-node") return Role::mobile_node;

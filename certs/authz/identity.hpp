@@ -5,6 +5,7 @@
 
 #include "certs/authz/error.hpp"
 #include "conf/net/address.hpp"
+#include "conf/net/role.hpp"
 
 #include <openssl/x509.h>
 
@@ -27,9 +28,10 @@ struct AddressRange {
     bool operator==(const AddressRange&) const = default;
 };
 
-// mobcert puts the role in the subject's organizationalUnitName.
-enum class Role { home_agent, mobile_node, mobile_router };
-std::string_view to_string(Role role);
+// mobcert puts the role in the subject's organizationalUnitName
+// (conf/net/role.hpp, shared with conf/; to_string gives the OU text).
+using net::Role;
+using net::to_string;
 std::optional<Role> parse_role(std::string_view text);  // "ha"/"home-agent", "mn"/..., "mr"/...
 
 struct CertificateIdentity {

@@ -29,16 +29,17 @@
 #include <vector>
 
 #include "conf/net/address.hpp"
+#include "conf/net/prefix_mode.hpp"
 #include "mobility/core/binding/actions.hpp"
 #include "mobility/core/binding/time.hpp"
 #include "mobility/core/mh/messages.hpp"
 
 namespace nemokey::mobility::binding {
 
-// RFC 3963 sec. 5: the mobile router either lists its prefixes in Mobile
+// RFC 3963 sec. 5.2: the mobile router either lists its prefixes in Mobile
 // Network Prefix options (explicit) or lets the home agent use the prefixes
-// configured for it (implicit).
-enum class PrefixMode : uint8_t { implicit_mode, explicit_mode };
+// configured for it (implicit). Shared with conf/ (conf/net/prefix_mode.hpp).
+using net::PrefixMode;
 
 struct BindingUpdateListConfig {
     Ipv6Address home_address;
