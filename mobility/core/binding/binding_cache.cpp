@@ -173,7 +173,11 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
                 return;
             }
         }
-        if (it != cache_.end() && !it->second.multiple_care_of_addresses) {
+        // RFC 5648 sec. 6.2: a regular binding without BID is in the way
+        // unless the O flag asks to replace every binding (sec. 5.9
+        // bootstrapping); O is ignored for a deregistration.
+        if (it != cache_.end() && !it->second.multiple_care_of_addresses &&
+            (deregistration || !bu.overwrite)) {
             reply(r, hoa, BindingAckStatus::mcoa_non_mcoa_binding_exists, bu.sequence_number, out);
             return;
         }
@@ -343,7 +347,8 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
             const auto& held = it->second.bindings;
             before = held.size();
             for (const auto& b : held) {
-                const bool replaced_by_plain_bu = bids.empty() && b.binding_id != 0;
+                const bool replaced_by_plain_bu =
+                    (bids.empty() && b.binding_id != 0) || (!bids.empty() && bu.overwrite);
                 bool retargeted = false;
                 for (const auto& t : targets) retargeted = retargeted || t.binding_id == b.binding_id;
                 if (!replaced_by_plain_bu && !retargeted) ++after;
@@ -399,6 +404,15 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         // RFC 5648: a BU without BID replaces all bindings.
         for (size_t i = entry.bindings.size(); i-- > 0;)
             if (entry.bindings[i].binding_id != 0) remove_binding(hoa, entry, i, out);
+    }
+    if (!first_registration && !bids.empty() && bu.overwrite) {
+        // RFC 5648 sec. 6.2: with O set the bindings of this BU replace all
+        // existing ones: those it does not name go.
+        for (size_t i = entry.bindings.size(); i-- > 0;) {
+            bool named = false;
+            for (const auto& t : targets) named = named || t.binding_id == entry.bindings[i].binding_id;
+            if (!named) remove_binding(hoa, entry, i, out);
+        }
     }
     entry.multiple_care_of_addresses = !bids.empty();
     entry.home_agent_address = r.destination;

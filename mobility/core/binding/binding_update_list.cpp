@@ -379,6 +379,12 @@ void BindingUpdateList::transmit(Transaction& t, TimePoint now, Actions& out) {
         // RFC 5648: one Binding Identifier option per binding;
         // in a bulk registration each carries its care-of address.
         const bool bulk = t.binding_ids.size() > 1;
+        // RFC 5648 sec. 5.9: until the home agent acknowledged bindings of
+        // ours, it may hold stale ones from before a restart: the first
+        // registering BU (and its retransmissions) sets O to replace them;
+        // later ones add to it.
+        if (!t.deregistration && !mcoa_bootstrapped_ && !bootstrap_transaction_) bootstrap_transaction_ = t.id;
+        bu.overwrite = !t.deregistration && !mcoa_bootstrapped_ && bootstrap_transaction_ == t.id;
         for (uint16_t id : t.binding_ids) {
             mh::BindingIdentifier bid;
             bid.binding_id = id;
@@ -632,6 +638,7 @@ void BindingUpdateList::apply_registration_status(BulEntry& e, const Transaction
             out.push_back(Report{ReportKind::key_management_mobility_changed, hoa, e.binding_id, status});
         }
         e.state = BulState::bound;
+        mcoa_bootstrapped_ = true;
         const Duration granted = std::chrono::duration_cast<Duration>(e.granted_lifetime);
         e.expires_at = sent + granted;
         Duration refresh = granted * static_cast<int64_t>(config_.refresh_percent) / 100;

@@ -257,6 +257,8 @@ private:
     std::map<uint32_t, Transaction> transactions_;
     std::deque<TimePoint> recent_sends_;   // for the rate limit
     bool sas_ready_ = true;
+    bool mcoa_bootstrapped_ = false;   // an accepting BA arrived (RFC 5648 sec. 5.9)
+    std::optional<uint32_t> bootstrap_transaction_;   // the BU that carries O
     uint64_t next_operation_ = 1;
     std::map<uint64_t, uint16_t> local_commits_;   // operation -> binding id
     std::set<uint16_t> kernel_retry_armed_;         // bindings whose commit is retried

@@ -721,3 +721,64 @@ TEST_F(CacheCommitTest, PrefixRoutesFollowTheBindingThatIsFirst) {
 
 }  // namespace
 }  // namespace nemokey::mobility::binding
+
+// ---- RFC 5648 O flag ----
+
+namespace nemokey::mobility::binding {
+namespace {
+
+using namespace testing;
+using mh::BindingAckStatus;
+
+class CacheOverwriteTest : public CacheTest {};
+
+TEST_F(CacheOverwriteTest, WithoutOARegularBindingAnswers165) {
+    BindingCache bc(config(), auth);
+    send(bc, bu(1, coa1));
+    auto r = bu(2, coa2);
+    r.message.options = {bid(1, coa2)};
+    EXPECT_EQ(answer(send(bc, r)).status, BindingAckStatus::mcoa_non_mcoa_binding_exists);
+}
+
+TEST_F(CacheOverwriteTest, WithOTheBindingsOfTheBuReplaceAllOthers) {
+    BindingCache bc(config(), auth);
+    send(bc, bu(1, coa1));   // a regular binding, e.g. from before the node rebooted
+    auto r = bu(2, coa2);
+    r.message.overwrite = true;
+    r.message.options = {bid(1, coa2)};
+    const auto out = send(bc, r);
+    EXPECT_EQ(answer(out).status, BindingAckStatus::accepted);
+    const auto* e = bc.find(hoa);
+    ASSERT_NE(e, nullptr);
+    ASSERT_EQ(e->bindings.size(), 1u);
+    EXPECT_EQ(e->bindings[0].binding_id, 1);
+    EXPECT_EQ(e->bindings[0].care_of_address, coa2);
+    EXPECT_TRUE(e->multiple_care_of_addresses);
+    EXPECT_EQ(bc.binding_count(), 1u);
+
+    // Among MCoA bindings too: O keeps only the ones it names.
+    auto add = bu(3, coa1);
+    add.message.options = {bid(2, coa1)};
+    ASSERT_EQ(answer(send(bc, add)).status, BindingAckStatus::accepted);
+    ASSERT_EQ(bc.find(hoa)->bindings.size(), 2u);
+    auto replace = bu(4, coa1);
+    replace.message.overwrite = true;
+    replace.message.options = {bid(2, coa1)};
+    const auto replaced = send(bc, replace);
+    EXPECT_EQ(answer(replaced).status, BindingAckStatus::accepted);
+    ASSERT_EQ(bc.find(hoa)->bindings.size(), 1u);
+    EXPECT_EQ(bc.find(hoa)->bindings[0].binding_id, 2);
+    EXPECT_EQ(count_of<RemoveBinding>(replaced), 1u);
+}
+
+TEST_F(CacheOverwriteTest, OIsIgnoredOnDeregistration) {
+    BindingCache bc(config(), auth);
+    send(bc, bu(1, coa1));
+    auto r = bu(2, coa1, 0);
+    r.message.overwrite = true;
+    r.message.options = {bid(1)};
+    EXPECT_EQ(answer(send(bc, r)).status, BindingAckStatus::mcoa_non_mcoa_binding_exists);
+}
+
+}  // namespace
+}  // namespace nemokey::mobility::binding

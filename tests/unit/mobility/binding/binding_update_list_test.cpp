@@ -969,3 +969,36 @@ TEST_F(BulMcoaTest, BindingRefreshRequestNamesBindings) {
 
 }  // namespace
 }  // namespace nemokey::mobility::binding
+
+namespace nemokey::mobility::binding {
+namespace {
+
+class BulOverwriteTest : public BulTest {};
+
+TEST_F(BulOverwriteTest, OnlyTheBootstrappingBindingUpdateCarriesO) {
+    auto c = config();
+    c.multiple_care_of_addresses = true;
+    c.bulk_registration = false;
+    BindingUpdateList bul(c);
+    // RFC 5648 sec. 5.9: the first BU replaces whatever the home agent kept.
+    auto first = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
+    const auto bus = all_of<SendBindingUpdate>(first);
+    ASSERT_EQ(bus.size(), 2u);
+    EXPECT_TRUE(bus[0].message.overwrite);
+    EXPECT_FALSE(bus[1].message.overwrite) << "a second O would remove the first binding";
+    // Its retransmission keeps O.
+    auto again = fire_retransmission(bul, first);
+    for (const auto& b : all_of<SendBindingUpdate>(again)) {
+        const bool first_binding =
+            mh::find_options<mh::BindingIdentifier>(b.message.options).front()->binding_id == 1;
+        EXPECT_EQ(b.message.overwrite, first_binding);
+    }
+    // Once bindings are acknowledged, no BU carries O.
+    auto m = ba(BindingAckStatus::accepted, bus[0].message.sequence_number);
+    ack(bul, m);
+    auto later = move(bul, addr("2001:db8:c::10"), 1);
+    for (const auto& b : all_of<SendBindingUpdate>(later)) EXPECT_FALSE(b.message.overwrite);
+}
+
+}  // namespace
+}  // namespace nemokey::mobility::binding
