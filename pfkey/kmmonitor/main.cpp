@@ -110,76 +110,82 @@ int replay(const Options& o, Printer& p) {
     return kExitOk;
 }
 
-template <class Socket>
-void receive_loop(Socket& s, Source source, Printer& p, boost::asio::io_context& io, int& failures) {
-    s.async_receive_bytes([&s, source, &p, &io, &failures](auto r) {
-        if (!r) {
-            std::fprintf(stderr, "kmmonitor: %s\n", r.error().to_string().c_str());
-            ++failures;
-            io.stop();
-            return;
-        }
-        Datagram d{std::chrono::system_clock::now(), source, std::move(r).value()};
-        if (!p.handle(d)) {
-            io.stop();
-            return;
-        }
-        receive_loop(s, source, p, io, failures);
-    });
+// A socket error from a monitored socket: an overrun (ENOBUFS) means the
+// kernel dropped events, which is said and survived; anything else ends
+// the run as a kernel failure.
+bool report_socket_error(const TransportError& e, int& failures, boost::asio::io_context& io) {
+    std::fprintf(stderr, "kmmonitor: %s\n", e.to_string().c_str());
+    if (e.errno_value == ENOBUFS) return true;
+    ++failures;
+    io.stop();
+    return false;
 }
 
 int live(const Options& o, Printer& p) {
     boost::asio::io_context io;
     std::unique_ptr<PfkeySocket> pf;
     std::unique_ptr<XfrmSocket> nl;
+    int failures = 0;
+    bool done = false;  // --count reached: the rest of a drained batch is not printed
+    auto print = [&](Source source, std::vector<uint8_t> bytes) {
+        if (done) return;
+        if (!p.handle(Datagram{std::chrono::system_clock::now(), source, std::move(bytes)})) {
+            done = true;
+            io.stop();
+        }
+    };
     if (o.xfrm) {
         auto s = XfrmSocket::open(io, {XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, XFRMNLGRP_SA,
                                        XFRMNLGRP_POLICY, XFRMNLGRP_MIGRATE, XFRMNLGRP_MAPPING,
                                        XFRMNLGRP_REPORT});
-        if (s)
+        if (s) {
             nl = std::move(s).value();
-        else
+            nl->set_event_handler([&](XfrmEvent ev) {
+                if (ev.bytes.empty()) {
+                    report_socket_error(ev.message.error(), failures, io);
+                    return;
+                }
+                print(Source::xfrm, std::move(ev.bytes));
+            });
+        } else {
             std::fprintf(stderr, "kmmonitor: XFRM netlink unavailable: %s\n", s.error().to_string().c_str());
+        }
     }
     if (o.pfkey) {
         auto s = PfkeySocket::open(io);
         if (s) {
             pf = std::move(s).value();
+            // Messages that arrive while registering are events like any
+            // other: the socket hands them to this handler, in order.
+            pf->set_event_handler([&](PfkeyEvent ev) {
+                if (ev.datagram.empty()) {
+                    report_socket_error(ev.message.error(), failures, io);
+                    return;
+                }
+                print(Source::pfkey, std::move(ev.datagram));
+            });
             // Registered sockets get ACQUIRE and EXPIRE (RFC 2367 sec. 3.1.2);
             // SA, policy and MIGRATE messages reach every PF_KEY socket.
             for (uint8_t satype : {SADB_SATYPE_ESP, SADB_SATYPE_AH, SADB_X_SATYPE_IPCOMP}) {
-                auto r = pf->register_satype(satype);
-                if (!r)
-                    std::fprintf(stderr, "kmmonitor: SADB_REGISTER %s: %s\n", satype_name(satype).c_str(),
-                                 r.error().to_string().c_str());
+                pf->async_register(satype, [satype](TransportResult<PfkeyMessage> r) {
+                    if (!r)
+                        std::fprintf(stderr, "kmmonitor: SADB_REGISTER %s: %s\n", satype_name(satype).c_str(),
+                                     r.error().to_string().c_str());
+                });
             }
             if (o.promisc) {
                 PfkeyMessage m;
                 m.header.type = SADB_X_PROMISC;
                 m.header.satype = 1;
-                auto r = pf->request(m);
-                if (!r) std::fprintf(stderr, "kmmonitor: SADB_X_PROMISC: %s\n", r.error().to_string().c_str());
+                pf->async_request(m, [](TransportResult<PfkeyMessage> r) {
+                    if (!r) std::fprintf(stderr, "kmmonitor: SADB_X_PROMISC: %s\n", r.error().to_string().c_str());
+                });
             }
         } else {
             std::fprintf(stderr, "kmmonitor: PF_KEY unavailable: %s\n", s.error().to_string().c_str());
         }
     }
     if (!pf && !nl) return kExitKernel;
-    int failures = 0;
-    // Messages queued while registering are events too (re-encoded: the
-    // socket keeps them decoded).
-    if (pf) {
-        while (true) {
-            auto m = pf->receive(std::chrono::milliseconds(0));
-            if (!m) break;
-            auto b = encode(*m);
-            if (!b) continue;
-            if (!p.handle(Datagram{std::chrono::system_clock::now(), Source::pfkey, std::move(b).value()}))
-                return kExitOk;
-        }
-        receive_loop(*pf, Source::pfkey, p, io, failures);
-    }
-    if (nl) receive_loop(*nl, Source::xfrm, p, io, failures);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&io](auto, int) { io.stop(); });
     boost::asio::steady_timer timer(io);
