@@ -4,6 +4,7 @@
 // and `setkey -x` work, together.
 #include <linux/pfkeyv2.h>
 #include <linux/xfrm.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -39,6 +40,7 @@ const char* const kUsage =
     "      --promisc       PF_KEY promiscuous mode: every PF_KEY message of the namespace\n"
     "      --no-pfkey      do not open PF_KEY\n"
     "      --no-xfrm       do not open XFRM netlink\n"
+    "      --ready-fd N    write 'ready' to file descriptor N once listening, then close it\n"
     "  -h, --help          this text\n"
     "Capture lines read '[TIME ]pfkey|xfrm HEX'. Exit: 0 ok, 1 kernel failure, 2 usage.\n";
 
@@ -52,6 +54,7 @@ struct Options {
     bool promisc = false;
     bool pfkey = true;
     bool xfrm = true;
+    int ready_fd = -1;
     std::set<Category> categories;  // empty = all
 };
 
@@ -126,6 +129,17 @@ int live(const Options& o, Printer& p) {
     std::unique_ptr<PfkeySocket> pf;
     std::unique_ptr<XfrmSocket> nl;
     int failures = 0;
+    // --ready-fd: written once the netlink groups are joined and the PF_KEY
+    // registrations are answered.
+    int setup_left = 0;
+    auto ready = [&o] {
+        if (o.ready_fd < 0) return;
+        (void)!::write(o.ready_fd, "ready\n", 6);
+        ::close(o.ready_fd);
+    };
+    auto setup_done = [&] {
+        if (--setup_left == 0) ready();
+    };
     bool done = false;  // --count reached: the rest of a drained batch is not printed
     auto print = [&](Source source, std::vector<uint8_t> bytes) {
         if (done) return;
@@ -167,7 +181,9 @@ int live(const Options& o, Printer& p) {
             // Registered sockets get ACQUIRE and EXPIRE (RFC 2367 sec. 3.1.2);
             // SA, policy and MIGRATE messages reach every PF_KEY socket.
             for (uint8_t satype : {SADB_SATYPE_ESP, SADB_SATYPE_AH, SADB_X_SATYPE_IPCOMP}) {
-                pf->async_register(satype, [satype](TransportResult<PfkeyMessage> r) {
+                ++setup_left;
+                pf->async_register(satype, [satype, &setup_done](TransportResult<PfkeyMessage> r) {
+                    setup_done();
                     if (!r)
                         std::fprintf(stderr, "kmmonitor: SADB_REGISTER %s: %s\n", satype_name(satype).c_str(),
                                      r.error().to_string().c_str());
@@ -177,7 +193,9 @@ int live(const Options& o, Printer& p) {
                 PfkeyMessage m;
                 m.header.type = SADB_X_PROMISC;
                 m.header.satype = 1;
-                pf->async_request(m, [](TransportResult<PfkeyMessage> r) {
+                ++setup_left;
+                pf->async_request(m, [&setup_done](TransportResult<PfkeyMessage> r) {
+                    setup_done();
                     if (!r) std::fprintf(stderr, "kmmonitor: SADB_X_PROMISC: %s\n", r.error().to_string().c_str());
                 });
             }
@@ -186,8 +204,19 @@ int live(const Options& o, Printer& p) {
         }
     }
     if (!pf && !nl) return kExitKernel;
+    if (setup_left == 0) ready();
+    // On SIGINT/SIGTERM: print what the kernel has already queued, then stop.
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&io](auto, int) { io.stop(); });
+    signals.async_wait([&](auto ec, int) {
+        if (ec) return;
+        auto stop = [&io] { io.stop(); };
+        if (nl && pf)
+            nl->async_drain([&, stop] { pf->async_drain(stop); });
+        else if (nl)
+            nl->async_drain(stop);
+        else
+            pf->async_drain(stop);
+    });
     boost::asio::steady_timer timer(io);
     if (o.timeout_s > 0) {
         timer.expires_after(std::chrono::seconds(o.timeout_s));
@@ -241,6 +270,14 @@ int main(int argc, char** argv) {
             o.promisc = true;
         } else if (a == "--no-pfkey") {
             o.pfkey = false;
+        } else if (a == "--ready-fd") {
+            const char* v = value("--ready-fd");
+            long n;
+            if (!parse_long(v, n) || n > 1 << 20) {
+                std::fprintf(stderr, "kmmonitor: --ready-fd '%s' is not a file descriptor\n", v);
+                return kExitUsage;
+            }
+            o.ready_fd = int(n);
         } else if (a == "--no-xfrm") {
             o.xfrm = false;
         } else if (a == "-h" || a == "--help" || a == "help") {

@@ -3,7 +3,7 @@
 // kernel has XFRM netlink and MIGRATE but no ESP: policies only here; states,
 // ESP and PF_KEY are covered by the kernel-VM scenario pfkey-migrate.
 // Everything is asynchronous: the tests run the io_context until the
-// handlers have run (async_test_util.hpp).
+// handlers have run (async_test_util.hpp), never sleep.
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -374,12 +374,20 @@ TEST_F(XfrmHost, DestroyingTheSocketCancelsWhatIsOutstanding) {
 
 TEST_F(XfrmHost, KmmonitorPrintsOneJsonLinePerEvent) {
     // kmmonitor runs in this namespace (a child inherits it); PF_KEY is not
-    // on the build host, so --no-pfkey.
-    const std::string cmd = std::string(KMMONITOR_PATH) + " --no-pfkey -j --count 2 --timeout 10 policy";
+    // on the build host, so --no-pfkey. It says "ready" on a pipe once it
+    // has joined the groups: no guessing how long that takes.
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const std::string cmd = std::string(KMMONITOR_PATH) + " --no-pfkey -j --count 2 --timeout 10 --ready-fd " +
+                            std::to_string(ready[1]) + " policy";
     FILE* out = ::popen(cmd.c_str(), "r");
     ASSERT_NE(out, nullptr);
-    // Let it subscribe, then cause two policy events (and an ack it ignores).
-    ::usleep(300 * 1000);
+    ::close(ready[1]);
+    char word[16] = {};
+    ASSERT_EQ(::read(ready[0], word, sizeof word - 1), 6) << "kmmonitor never said ready";
+    EXPECT_STREQ(word, "ready\n");
+    ::close(ready[0]);
+    // Two policy events (and an ack kmmonitor does not see).
     ASSERT_TRUE(request(policy("2001:db8:3::100")));
     ASSERT_TRUE(request(XfrmMessage{XFRM_MSG_FLUSHPOLICY, 0, 0, 0, PolicyFlush{}, {}}));
     std::string text;
