@@ -196,8 +196,11 @@ private:
     bool answer(const Header& h, std::span<const uint8_t> b) {
         if (h.pid != pid_) return false;
         if (h.seq != 0) {
+            // Matched on seq and pid: seq is unique in the process. The type
+            // is not compared for plain requests (a reply's type follows the
+            // kernel event it reports, not always the request's).
             auto it = sent_.find(h.seq);
-            if (it != sent_.end() && it->second->type() == h.type) {
+            if (it != sent_.end()) {
                 auto op = it->second;
                 switch (op->kind) {
                     case Op::Kind::request:
@@ -213,11 +216,11 @@ private:
                         return true;
                     case Op::Kind::migrate:
                         // pfkey_error's reply; a copy without errno is no answer.
-                        if (!h.errno_) return false;
+                        if (!h.errno_ || h.type != SADB_X_MIGRATE) return false;
                         finish(op, TransportError{TransportError::Kind::kernel, op->name(), h.errno_, {}, {}, {}});
                         return true;
                     case Op::Kind::dump:
-                        if (h.errno_) {
+                        if (h.errno_ && h.type == op->type()) {
                             // ENOENT: nothing to dump.
                             if (h.errno_ == ENOENT) finish(op, std::move(op->dumped));
                             else finish(op, TransportError{TransportError::Kind::kernel, op->name(), h.errno_, {}, {}, {}});

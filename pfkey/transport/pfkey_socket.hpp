@@ -12,7 +12,8 @@
 //   broadcasts the request causes are queued on the receiving sockets
 //   before sendmsg returns. So right after each send this socket reads what
 //   is queued (non-blocking) and most answers are found there.
-// - A reply carries the request's type, sadb_msg_seq and sadb_msg_pid.
+// - A reply carries the request's sadb_msg_seq and sadb_msg_pid, and is
+//   matched on those (its type follows the kernel event it reports).
 //   sadb_msg_pid is the process id, the same for every PF_KEY socket of the
 //   process, so sequence numbers are unique per process, never 0 (the
 //   kernel's own messages have seq 0).
@@ -91,7 +92,7 @@ public:
     void set_event_handler(EventHandler handler);
 
     // Sends m (sadb_msg_pid and seq are set here) and calls `handler` with
-    // the kernel's reply of the same type, seq and pid; a reply with
+    // the kernel's reply of the same seq and pid; a reply with
     // sadb_msg_errno set is a kernel TransportError.
     void async_request(PfkeyMessage m, ReplyHandler handler,
                        std::chrono::milliseconds timeout = kDefaultTimeout);
