@@ -328,7 +328,7 @@ private:
                     if (ec || !self || !op || op->done) return;
                     ++self->stats_.timeouts;
                     self->finish(op, TransportError{TransportError::Kind::timeout, op->name, 0, {}, {}, {}});
-                    self->update_wait();
+                    self->pump();  // a wait is armed only right after a drain
                 });
         }
     }
