@@ -4,6 +4,7 @@
 // and `setkey -x` work, together.
 #include <linux/pfkeyv2.h>
 #include <linux/xfrm.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -39,6 +40,7 @@ const char* const kUsage =
     "      --promisc       PF_KEY promiscuous mode: every PF_KEY message of the namespace\n"
     "      --no-pfkey      do not open PF_KEY\n"
     "      --no-xfrm       do not open XFRM netlink\n"
+    "      --ready-fd N    write 'ready' to file descriptor N once listening, then close it\n"
     "  -h, --help          this text\n"
     "Capture lines read '[TIME ]pfkey|xfrm HEX'. Exit: 0 ok, 1 kernel failure, 2 usage.\n";
 
@@ -52,6 +54,7 @@ struct Options {
     bool promisc = false;
     bool pfkey = true;
     bool xfrm = true;
+    int ready_fd = -1;
     std::set<Category> categories;  // empty = all
 };
 
@@ -110,78 +113,110 @@ int replay(const Options& o, Printer& p) {
     return kExitOk;
 }
 
-template <class Socket>
-void receive_loop(Socket& s, Source source, Printer& p, boost::asio::io_context& io, int& failures) {
-    s.async_receive_bytes([&s, source, &p, &io, &failures](auto r) {
-        if (!r) {
-            std::fprintf(stderr, "kmmonitor: %s\n", r.error().to_string().c_str());
-            ++failures;
-            io.stop();
-            return;
-        }
-        Datagram d{std::chrono::system_clock::now(), source, std::move(r).value()};
-        if (!p.handle(d)) {
-            io.stop();
-            return;
-        }
-        receive_loop(s, source, p, io, failures);
-    });
+// A socket error from a monitored socket: an overrun (ENOBUFS) means the
+// kernel dropped events, which is said and survived; anything else ends
+// the run as a kernel failure.
+bool report_socket_error(const TransportError& e, int& failures, boost::asio::io_context& io) {
+    std::fprintf(stderr, "kmmonitor: %s\n", e.to_string().c_str());
+    if (e.errno_value == ENOBUFS) return true;
+    ++failures;
+    io.stop();
+    return false;
 }
 
 int live(const Options& o, Printer& p) {
     boost::asio::io_context io;
     std::unique_ptr<PfkeySocket> pf;
     std::unique_ptr<XfrmSocket> nl;
+    int failures = 0;
+    // --ready-fd: written once the netlink groups are joined and the PF_KEY
+    // registrations are answered.
+    int setup_left = 0;
+    auto ready = [&o] {
+        if (o.ready_fd < 0) return;
+        (void)!::write(o.ready_fd, "ready\n", 6);
+        ::close(o.ready_fd);
+    };
+    auto setup_done = [&] {
+        if (--setup_left == 0) ready();
+    };
+    bool done = false;  // --count reached: the rest of a drained batch is not printed
+    auto print = [&](Source source, std::vector<uint8_t> bytes) {
+        if (done) return;
+        if (!p.handle(Datagram{std::chrono::system_clock::now(), source, std::move(bytes)})) {
+            done = true;
+            io.stop();
+        }
+    };
     if (o.xfrm) {
         auto s = XfrmSocket::open(io, {XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE, XFRMNLGRP_SA,
                                        XFRMNLGRP_POLICY, XFRMNLGRP_MIGRATE, XFRMNLGRP_MAPPING,
                                        XFRMNLGRP_REPORT});
-        if (s)
+        if (s) {
             nl = std::move(s).value();
-        else
+            nl->set_event_handler([&](XfrmEvent ev) {
+                if (ev.bytes.empty()) {
+                    report_socket_error(ev.message.error(), failures, io);
+                    return;
+                }
+                print(Source::xfrm, std::move(ev.bytes));
+            });
+        } else {
             std::fprintf(stderr, "kmmonitor: XFRM netlink unavailable: %s\n", s.error().to_string().c_str());
+        }
     }
     if (o.pfkey) {
         auto s = PfkeySocket::open(io);
         if (s) {
             pf = std::move(s).value();
+            // Messages that arrive while registering are events like any
+            // other: the socket hands them to this handler, in order.
+            pf->set_event_handler([&](PfkeyEvent ev) {
+                if (ev.datagram.empty()) {
+                    report_socket_error(ev.message.error(), failures, io);
+                    return;
+                }
+                print(Source::pfkey, std::move(ev.datagram));
+            });
             // Registered sockets get ACQUIRE and EXPIRE (RFC 2367 sec. 3.1.2);
             // SA, policy and MIGRATE messages reach every PF_KEY socket.
             for (uint8_t satype : {SADB_SATYPE_ESP, SADB_SATYPE_AH, SADB_X_SATYPE_IPCOMP}) {
-                auto r = pf->register_satype(satype);
-                if (!r)
-                    std::fprintf(stderr, "kmmonitor: SADB_REGISTER %s: %s\n", satype_name(satype).c_str(),
-                                 r.error().to_string().c_str());
+                ++setup_left;
+                pf->async_register(satype, [satype, &setup_done](TransportResult<PfkeyMessage> r) {
+                    setup_done();
+                    if (!r)
+                        std::fprintf(stderr, "kmmonitor: SADB_REGISTER %s: %s\n", satype_name(satype).c_str(),
+                                     r.error().to_string().c_str());
+                });
             }
             if (o.promisc) {
                 PfkeyMessage m;
                 m.header.type = SADB_X_PROMISC;
                 m.header.satype = 1;
-                auto r = pf->request(m);
-                if (!r) std::fprintf(stderr, "kmmonitor: SADB_X_PROMISC: %s\n", r.error().to_string().c_str());
+                ++setup_left;
+                pf->async_request(m, [&setup_done](TransportResult<PfkeyMessage> r) {
+                    setup_done();
+                    if (!r) std::fprintf(stderr, "kmmonitor: SADB_X_PROMISC: %s\n", r.error().to_string().c_str());
+                });
             }
         } else {
             std::fprintf(stderr, "kmmonitor: PF_KEY unavailable: %s\n", s.error().to_string().c_str());
         }
     }
     if (!pf && !nl) return kExitKernel;
-    int failures = 0;
-    // Messages queued while registering are events too (re-encoded: the
-    // socket keeps them decoded).
-    if (pf) {
-        while (true) {
-            auto m = pf->receive(std::chrono::milliseconds(0));
-            if (!m) break;
-            auto b = encode(*m);
-            if (!b) continue;
-            if (!p.handle(Datagram{std::chrono::system_clock::now(), Source::pfkey, std::move(b).value()}))
-                return kExitOk;
-        }
-        receive_loop(*pf, Source::pfkey, p, io, failures);
-    }
-    if (nl) receive_loop(*nl, Source::xfrm, p, io, failures);
+    if (setup_left == 0) ready();
+    // On SIGINT/SIGTERM: print what the kernel has already queued, then stop.
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&io](auto, int) { io.stop(); });
+    signals.async_wait([&](auto ec, int) {
+        if (ec) return;
+        auto stop = [&io] { io.stop(); };
+        if (nl && pf)
+            nl->async_drain([&, stop] { pf->async_drain(stop); });
+        else if (nl)
+            nl->async_drain(stop);
+        else
+            pf->async_drain(stop);
+    });
     boost::asio::steady_timer timer(io);
     if (o.timeout_s > 0) {
         timer.expires_after(std::chrono::seconds(o.timeout_s));
@@ -235,6 +270,14 @@ int main(int argc, char** argv) {
             o.promisc = true;
         } else if (a == "--no-pfkey") {
             o.pfkey = false;
+        } else if (a == "--ready-fd") {
+            const char* v = value("--ready-fd");
+            long n;
+            if (!parse_long(v, n) || n > 1 << 20) {
+                std::fprintf(stderr, "kmmonitor: --ready-fd '%s' is not a file descriptor\n", v);
+                return kExitUsage;
+            }
+            o.ready_fd = int(n);
         } else if (a == "--no-xfrm") {
             o.xfrm = false;
         } else if (a == "-h" || a == "--help" || a == "help") {

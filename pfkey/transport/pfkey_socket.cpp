@@ -4,179 +4,421 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/asio/buffer.hpp>
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <deque>
+#include <map>
+#include <optional>
 
-#include "pfkey/transport/socket_util.hpp"
+#include "pfkey/transport/kernel_channel.hpp"
 
 namespace nemokey::pfkey {
 namespace {
 
-constexpr size_t kRxSize = 256 * 1024;
-using Clock = std::chrono::steady_clock;
-
 TransportError sock_error(const std::string& op, int err) {
     return TransportError{TransportError::Kind::socket, op, err, {}, {}, {}};
 }
+TransportError codec_error(const std::string& op, const CodecError& e) {
+    return TransportError{TransportError::Kind::codec, op, 0, {}, {}, e.to_string()};
+}
 
-std::chrono::milliseconds left_until(Clock::time_point deadline) {
-    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
-                    std::chrono::milliseconds(0));
+// One sequence number space for every PF_KEY socket of the process: they
+// all answer to the same sadb_msg_pid. 0 is what the kernel's own messages
+// carry, so it is never used.
+uint32_t next_seq() {
+    static std::atomic<uint32_t> seq{uint32_t(::time(nullptr))};
+    uint32_t s;
+    do {
+        s = ++seq;
+    } while (s == 0);
+    return s;
+}
+
+// The fixed sadb_msg header (RFC 2367 sec. 2.3.1), read even when the
+// rest of the message does not decode, so an answer is still recognised.
+struct Header {
+    uint8_t type = 0;
+    uint8_t errno_ = 0;
+    uint32_t seq = 0;
+    uint32_t pid = 0;
+};
+std::optional<Header> read_header(std::span<const uint8_t> b) {
+    if (b.size() < sizeof(sadb_msg)) return std::nullopt;
+    sadb_msg h;
+    std::memcpy(&h, b.data(), sizeof h);
+    return Header{h.sadb_msg_type, h.sadb_msg_errno, h.sadb_msg_seq, h.sadb_msg_pid};
+}
+
+// Whether `m`, a SADB_X_MIGRATE the kernel broadcast, announces the
+// migration `sent`. The kernel's copy is lossy (upper-layer protocol, ports,
+// level, policy id and priority are rewritten: drafts-notes/pfkey-migrate.md),
+// so only what it keeps is compared.
+bool announces(const PfkeyMigrate& sent, const PfkeyMessage& m) {
+    auto got = migrate_from_message(m);
+    if (!got) return false;
+    if (got->dir != sent.dir || got->src.address != sent.src.address || got->src.length != sent.src.length ||
+        got->dst.address != sent.dst.address || got->dst.length != sent.dst.length ||
+        got->requests.size() != sent.requests.size())
+        return false;
+    for (size_t i = 0; i < sent.requests.size(); ++i) {
+        const auto& a = sent.requests[i];
+        const auto& b = got->requests[i];
+        if (a.proto != b.proto || a.mode != b.mode || a.reqid != b.reqid || a.old_src != b.old_src ||
+            a.old_dst != b.old_dst || a.new_src != b.new_src || a.new_dst != b.new_dst)
+            return false;
+    }
+    if (sent.kmaddress.has_value() != got->kmaddress.has_value()) return false;
+    return !sent.kmaddress ||
+           (sent.kmaddress->local == got->kmaddress->local && sent.kmaddress->remote == got->kmaddress->remote);
 }
 
 }  // namespace
 
-PfkeySocket::PfkeySocket(boost::asio::io_context& io) : socket_(io), rxbuf_(kRxSize) {}
+class PfkeySocket::Impl : public detail::KernelChannel<Impl> {
+public:
+    struct Op {
+        enum class Kind { request, dump, migrate };
+        Kind kind = Kind::request;
+        PfkeyMessage message;  // seq and pid set
+        Bytes bytes;           // as sent
+        std::optional<PfkeyMigrate> migrate;
+        std::chrono::milliseconds timeout{0};
+        ReplyHandler on_reply;
+        DumpHandler on_dump;
+        MigrateHandler on_migrate;
+        std::vector<PfkeyMessage> dumped;
+        bool expect_echo = false;  // sent while promiscuous: our own copy comes first
+        bool announced = false;
+        bool done = false;
+        std::unique_ptr<boost::asio::steady_timer> timer;
+
+        uint32_t seq() const { return message.header.seq; }
+        uint8_t type() const { return message.header.type; }
+        std::string name() const { return message_type_name(message.header.type); }
+    };
+
+    explicit Impl(boost::asio::io_context& io) : KernelChannel(io), pid_(uint32_t(::getpid())) {}
+
+    TransportResult<Ok> open() {
+        boost::system::error_code ec;
+        socket_.open(boost::asio::generic::raw_protocol(PF_KEY, PF_KEY_V2), ec);
+        if (ec) return sock_error("socket(PF_KEY, SOCK_RAW, PF_KEY_V2)", ec.value());
+        socket_.non_blocking(true, ec);
+        if (ec) return sock_error("non-blocking PF_KEY socket", ec.value());
+        return Ok{};
+    }
+
+    void submit(std::shared_ptr<Op> op) {
+        op->message.header.pid = pid_;
+        op->message.header.seq = next_seq();
+        if (closed_) return cancel(op);
+        auto bytes = encode(op->message);
+        if (!bytes) {
+            auto e = codec_error(op->name(), bytes.error());
+            boost::asio::post(io_, [self = shared_from_this(), op, e] { self->finish(op, e); });
+            return;
+        }
+        op->bytes = std::move(bytes).value();
+        queued_.push_back(std::move(op));
+        post_kick();
+    }
+
+    void set_event_handler(EventHandler h) {
+        event_handler_ = std::move(h);
+        boost::asio::post(io_, [self = shared_from_this()] {
+            self->flush_held();
+            self->pump();
+        });
+    }
+
+    void close() {
+        event_handler_ = nullptr;
+        held_.clear();
+        close_socket();
+        std::vector<std::shared_ptr<Op>> all(queued_.begin(), queued_.end());
+        for (auto& [seq, op] : sent_) all.push_back(op);
+        queued_.clear();
+        sent_.clear();
+        for (auto& op : all) cancel(op);
+    }
+
+    void async_drain(std::function<void()> h) {
+        boost::asio::post(io_, [self = shared_from_this(), h = std::move(h)] {
+            self->pump();
+            h();
+        });
+    }
+
+    size_t outstanding() const { return queued_.size() + sent_.size(); }
+    uint32_t pid() const { return pid_; }
+    int native_handle() { return socket_.native_handle(); }
+
+    // KernelChannel's hooks.
+    bool wants_input() const { return !sent_.empty() || bool(event_handler_); }
+
+    bool on_receive_error(boost::system::error_code ec) {
+        deliver_event(PfkeyEvent{{}, sock_error("recv(PF_KEY)", ec.value())});
+        return false;
+    }
+
+    void on_datagram(std::span<const uint8_t> b) {
+        const auto h = read_header(b);
+        if (h) {
+            for (auto& [seq, op] : sent_) {
+                if (op->expect_echo && std::equal(b.begin(), b.end(), op->bytes.begin(), op->bytes.end())) {
+                    op->expect_echo = false;  // a promiscuous socket's copy of its own request
+                    return deliver_event(PfkeyEvent{Bytes(b.begin(), b.end()), op->message});
+                }
+            }
+            if (answer(*h, b)) return;
+        }
+        auto m = decode(b);
+        PfkeyEvent ev{Bytes(b.begin(), b.end()),
+                      m ? TransportResult<PfkeyMessage>(std::move(m).value())
+                        : TransportResult<PfkeyMessage>(codec_error("receive(PF_KEY)", m.error()))};
+        if (ev.message && h && h->type == SADB_X_MIGRATE && h->seq == 0 && h->pid == 0) {
+            for (auto& [seq, op] : sent_)
+                if (op->kind == Op::Kind::migrate && !op->announced && announces(*op->migrate, *ev.message)) {
+                    op->announced = true;
+                    break;
+                }
+        }
+        deliver_event(std::move(ev));
+    }
+
+private:
+    // True if the datagram was an answer to one of our requests.
+    bool answer(const Header& h, std::span<const uint8_t> b) {
+        if (h.pid != pid_) return false;
+        if (h.seq != 0) {
+            // Matched on seq and pid: seq is unique in the process. The type
+            // is not compared for plain requests (a reply's type follows the
+            // kernel event it reports, not always the request's).
+            auto it = sent_.find(h.seq);
+            if (it != sent_.end()) {
+                auto op = it->second;
+                switch (op->kind) {
+                    case Op::Kind::request:
+                        if (h.errno_) {
+                            finish(op, TransportError{TransportError::Kind::kernel, op->name(), h.errno_, {}, {}, {}});
+                        } else {
+                            auto m = decode(b);
+                            if (m)
+                                finish(op, std::move(m).value());
+                            else
+                                finish(op, codec_error(op->name(), m.error()));
+                        }
+                        return true;
+                    case Op::Kind::migrate:
+                        // pfkey_error's reply; a copy without errno is no answer.
+                        if (!h.errno_ || h.type != SADB_X_MIGRATE) return false;
+                        finish(op, TransportError{TransportError::Kind::kernel, op->name(), h.errno_, {}, {}, {}});
+                        return true;
+                    case Op::Kind::dump:
+                        if (h.errno_ && h.type == op->type()) {
+                            // ENOENT: nothing to dump.
+                            if (h.errno_ == ENOENT) finish(op, std::move(op->dumped));
+                            else finish(op, TransportError{TransportError::Kind::kernel, op->name(), h.errno_, {}, {}, {}});
+                            return true;
+                        }
+                        break;  // a dump answer whose counter equals our seq: below
+                }
+            }
+        }
+        // Dump answers: our pid, the dump's type, seq counting up, 0 last.
+        auto dump = active_dump();
+        if (!dump || dump->type() != h.type || h.errno_) return false;
+        auto m = decode(b);
+        if (!m) {
+            finish(dump, codec_error(dump->name(), m.error()));
+            return true;
+        }
+        dump->dumped.push_back(std::move(m).value());
+        if (h.seq == 0) finish(dump, std::move(dump->dumped));
+        return true;
+    }
+
+    std::shared_ptr<Op> active_dump() const {
+        for (auto& [seq, op] : sent_)
+            if (op->kind == Op::Kind::dump) return op;
+        return nullptr;
+    }
+
+    void post_kick() {
+        if (kick_posted_) return;
+        kick_posted_ = true;
+        boost::asio::post(io_, [self = shared_from_this()] { self->kick(); });
+    }
+
+    // Sends what is queued, in order; a dump waits for the previous dump.
+    void kick() {
+        kick_posted_ = false;
+        if (closed_) return;
+        drain();  // what was queued before our sends comes first
+        for (;;) {
+            if (closed_) return;
+            const bool dumping = active_dump() != nullptr;
+            auto it = std::find_if(queued_.begin(), queued_.end(),
+                                   [&](const auto& op) { return !(dumping && op->kind == Op::Kind::dump); });
+            if (it == queued_.end()) break;
+            auto op = *it;
+            queued_.erase(it);
+            send(op);
+        }
+        update_wait();
+    }
+
+    void send(const std::shared_ptr<Op>& op) {
+        op->expect_echo = promisc_;
+        // PF_KEY sockets are unbound and unconnected: a plain send.
+        const ssize_t n = ::send(socket_.native_handle(), op->bytes.data(), op->bytes.size(), MSG_DONTWAIT);
+        if (n < 0) return finish(op, sock_error(op->name(), errno));
+        ++stats_.datagrams_sent;
+        sent_[op->seq()] = op;
+        // pfkey_sendmsg has run the request to its end: its answer is queued now.
+        drain();
+        if (op->done) {
+            ++stats_.answered_at_send;
+            return;
+        }
+        if (op->kind == Op::Kind::migrate) {
+            // No error reply: success is silence (af_key.c pfkey_migrate).
+            ++stats_.answered_at_send;
+            return finish(op, MigrateAnswer{op->announced});
+        }
+        op->timer = std::make_unique<boost::asio::steady_timer>(io_, op->timeout);
+        op->timer->async_wait([weak = weak_from_this(), wop = std::weak_ptr<Op>(op)](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            auto op = wop.lock();
+            if (ec || !self || !op || op->done) return;
+            ++self->stats_.timeouts;
+            self->finish(op, TransportError{TransportError::Kind::timeout, op->name(), 0, {}, {}, {}});
+            self->pump();  // a wait is armed only right after a drain
+        });
+    }
+
+    // Every handler call goes through here, once per request.
+    template <class R>
+    void finish(const std::shared_ptr<Op>& op, R result) {
+        if (op->done) return;
+        op->done = true;
+        sent_.erase(op->seq());
+        if (op->timer) op->timer->cancel();
+        ++stats_.requests_completed;
+        if (!queued_.empty()) post_kick();  // a dump may have been waiting for this one
+        if constexpr (std::is_same_v<R, TransportError>) {
+            if (op->on_reply) op->on_reply(result);
+            if (op->on_dump) op->on_dump(result);
+            if (op->on_migrate) op->on_migrate(result);
+        } else if constexpr (std::is_same_v<R, PfkeyMessage>) {
+            if (op->type() == SADB_X_PROMISC) promisc_ = op->message.header.satype != 0;
+            op->on_reply(std::move(result));
+        } else if constexpr (std::is_same_v<R, std::vector<PfkeyMessage>>) {
+            op->on_dump(std::move(result));
+        } else {
+            op->on_migrate(std::move(result));
+        }
+    }
+
+    void cancel(const std::shared_ptr<Op>& op) {
+        auto e = sock_error(op->name(), ECANCELED);
+        e.detail = "socket closed";
+        boost::asio::post(io_, [self = shared_from_this(), op, e] { self->finish(op, e); });
+    }
+
+    void deliver_event(PfkeyEvent ev) {
+        if (!event_handler_) {
+            held_.push_back(std::move(ev));
+            return;
+        }
+        flush_held();
+        call_event_handler(std::move(ev));
+    }
+
+    void flush_held() {
+        while (!held_.empty() && event_handler_ && !closed_) {
+            auto ev = std::move(held_.front());
+            held_.pop_front();
+            call_event_handler(std::move(ev));
+        }
+    }
+
+    void call_event_handler(PfkeyEvent ev) {
+        if (!event_handler_ || closed_) {
+            held_.push_back(std::move(ev));
+            return;
+        }
+        ++stats_.events;
+        auto h = event_handler_;  // the handler may replace itself
+        h(std::move(ev));
+    }
+
+    uint32_t pid_;
+    bool promisc_ = false;
+    bool kick_posted_ = false;
+    std::deque<std::shared_ptr<Op>> queued_;
+    std::map<uint32_t, std::shared_ptr<Op>> sent_;
+    EventHandler event_handler_;
+    std::deque<PfkeyEvent> held_;
+};
+
+PfkeySocket::PfkeySocket(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+PfkeySocket::~PfkeySocket() { impl_->close(); }
 
 TransportResult<std::unique_ptr<PfkeySocket>> PfkeySocket::open(boost::asio::io_context& io) {
-    std::unique_ptr<PfkeySocket> s(new PfkeySocket(io));
-    boost::system::error_code ec;
-    s->socket_.open(boost::asio::generic::raw_protocol(PF_KEY, PF_KEY_V2), ec);
-    if (ec) return sock_error("socket(PF_KEY, SOCK_RAW, PF_KEY_V2)", ec.value());
-    s->socket_.non_blocking(true, ec);
-    s->pid_ = uint32_t(::getpid());
-    s->seq_ = uint32_t(::time(nullptr));
-    return s;
+    auto impl = std::make_shared<Impl>(io);
+    auto r = impl->open();
+    if (!r) return r.error();
+    return std::unique_ptr<PfkeySocket>(new PfkeySocket(std::move(impl)));
 }
 
-TransportResult<Ok> PfkeySocket::send(PfkeyMessage m) {
-    const std::string op = message_type_name(m.header.type);
-    if (m.header.pid == 0) m.header.pid = pid_;
-    if (m.header.seq == 0) m.header.seq = ++seq_;
-    auto bytes = encode(m);
-    if (!bytes) return TransportError{TransportError::Kind::codec, op, 0, {}, {}, bytes.error().to_string()};
-    // PF_KEY sockets are unbound and unconnected: a plain send.
-    const ssize_t n = ::send(socket_.native_handle(), bytes->data(), bytes->size(), 0);
-    if (n < 0) return sock_error(op, errno);
-    return Ok{};
+void PfkeySocket::set_event_handler(EventHandler handler) { impl_->set_event_handler(std::move(handler)); }
+
+void PfkeySocket::async_request(PfkeyMessage m, ReplyHandler handler, std::chrono::milliseconds timeout) {
+    auto op = std::make_shared<Impl::Op>();
+    op->message = std::move(m);
+    op->on_reply = std::move(handler);
+    op->timeout = timeout;
+    impl_->submit(std::move(op));
 }
 
-TransportResult<Bytes> PfkeySocket::receive_bytes(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        const int w = detail::wait_readable(socket_.native_handle(), deadline);
-        if (w < 0) return sock_error("poll(PF_KEY)", -w);
-        if (w == 0) return TransportError{TransportError::Kind::timeout, "receive(PF_KEY)", 0, {}, {}, {}};
-        boost::system::error_code ec;
-        const size_t n = socket_.receive(boost::asio::buffer(rxbuf_), 0, ec);
-        if (ec == boost::asio::error::would_block) continue;
-        if (ec) return sock_error("recv(PF_KEY)", ec.value());
-        return Bytes(rxbuf_.begin(), rxbuf_.begin() + long(n));
-    }
-}
-
-void PfkeySocket::async_receive_bytes(std::function<void(TransportResult<Bytes>)> handler) {
-    socket_.async_receive(boost::asio::buffer(rxbuf_),
-                          [this, handler = std::move(handler)](boost::system::error_code ec, size_t n) {
-                              if (ec) return handler(sock_error("recv(PF_KEY)", ec.value()));
-                              handler(Bytes(rxbuf_.begin(), rxbuf_.begin() + long(n)));
-                          });
-}
-
-TransportResult<PfkeyMessage> PfkeySocket::receive(std::chrono::milliseconds timeout) {
-    if (!pending_.empty()) {
-        auto m = std::move(pending_.front());
-        pending_.pop_front();
-        return m;
-    }
-    auto b = receive_bytes(timeout);
-    if (!b) return b.error();
-    auto m = decode(*b);
-    if (!m) return TransportError{TransportError::Kind::codec, "receive(PF_KEY)", 0, {}, {}, m.error().to_string()};
-    return std::move(m).value();
-}
-
-TransportResult<PfkeyMessage> PfkeySocket::wait_for(uint8_t type, uint32_t seq, uint32_t pid,
-                                                    std::chrono::milliseconds timeout) {
-    const std::string op = message_type_name(type);
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        auto b = receive_bytes(left_until(deadline));
-        if (!b) {
-            auto e = b.error();
-            e.operation = op;
-            return e;
-        }
-        auto m = decode(*b);
-        if (!m) return TransportError{TransportError::Kind::codec, op, 0, {}, {}, m.error().to_string()};
-        if (m->header.type == type && m->header.seq == seq && m->header.pid == pid) {
-            // RFC 2367 sec. 1.8: the reply carries the error in sadb_msg_errno.
-            if (m->header.errno_ != 0)
-                return TransportError{TransportError::Kind::kernel, op, m->header.errno_, {}, {}, {}};
-            return std::move(m).value();
-        }
-        pending_.push_back(std::move(m).value());
-    }
-}
-
-TransportResult<PfkeyMessage> PfkeySocket::request(PfkeyMessage m, std::chrono::milliseconds timeout) {
-    m.header.pid = pid_;
-    m.header.seq = ++seq_;
-    auto s = send(m);
-    if (!s) return s.error();
-    return wait_for(m.header.type, m.header.seq, m.header.pid, timeout);
-}
-
-TransportResult<PfkeyMessage> PfkeySocket::register_satype(uint8_t satype) {
+void PfkeySocket::async_register(uint8_t satype, ReplyHandler handler, std::chrono::milliseconds timeout) {
     PfkeyMessage m;
     m.header.type = SADB_REGISTER;
     m.header.satype = satype;
-    return request(m);
+    async_request(std::move(m), std::move(handler), timeout);
 }
 
-TransportResult<std::vector<PfkeyMessage>> PfkeySocket::dump(uint8_t type, uint8_t satype,
-                                                             std::chrono::milliseconds timeout) {
-    PfkeyMessage m;
-    m.header.type = type;
-    m.header.satype = satype;
-    m.header.pid = pid_;
-    m.header.seq = ++seq_;
-    auto s = send(m);
-    if (!s) return s.error();
-    std::vector<PfkeyMessage> out;
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        auto b = receive_bytes(left_until(deadline));
-        if (!b) return b.error();
-        auto r = decode(*b);
-        if (!r) return TransportError{TransportError::Kind::codec, message_type_name(type), 0, {}, {}, r.error().to_string()};
-        if (r->header.type != type || r->header.pid != pid_) {
-            pending_.push_back(std::move(r).value());
-            continue;
-        }
-        if (r->header.errno_ != 0) {
-            // ENOENT: nothing to dump.
-            if (r->header.errno_ == ENOENT) return out;
-            return TransportError{TransportError::Kind::kernel, message_type_name(type), r->header.errno_, {}, {}, {}};
-        }
-        // RFC 2367 sec. 3.1.11: the last message of a dump has seq 0.
-        const bool last = r->header.seq == 0;
-        out.push_back(std::move(r).value());
-        if (last) return out;
-    }
+void PfkeySocket::async_dump(uint8_t type, uint8_t satype, DumpHandler handler, std::chrono::milliseconds timeout) {
+    auto op = std::make_shared<Impl::Op>();
+    op->kind = Impl::Op::Kind::dump;
+    op->message.header.type = type;
+    op->message.header.satype = satype;
+    op->on_dump = std::move(handler);
+    op->timeout = timeout;
+    impl_->submit(std::move(op));
 }
 
-TransportResult<Ok> PfkeySocket::migrate(PfkeyMigrate mig, std::chrono::milliseconds timeout) {
-    mig.pid = pid_;
-    mig.seq = ++seq_;
-    auto s = send(to_message(mig));
-    if (!s) return s.error();
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        auto b = receive_bytes(left_until(deadline));
-        if (!b) {
-            if (b.error().kind == TransportError::Kind::timeout) return Ok{};
-            return b.error();
-        }
-        auto r = decode(*b);
-        if (!r) continue;  // not ours: an answer to us always decodes (it is our header)
-        if (r->header.type == SADB_X_MIGRATE && r->header.seq == mig.seq && r->header.pid == pid_) {
-            if (r->header.errno_ != 0)
-                return TransportError{TransportError::Kind::kernel, "SADB_X_MIGRATE", r->header.errno_, {}, {}, {}};
-            return Ok{};
-        }
-        pending_.push_back(std::move(r).value());
-    }
+void PfkeySocket::async_migrate(PfkeyMigrate m, MigrateHandler handler) {
+    auto op = std::make_shared<Impl::Op>();
+    op->kind = Impl::Op::Kind::migrate;
+    op->message = to_message(m);
+    op->migrate = std::move(m);
+    op->on_migrate = std::move(handler);
+    impl_->submit(std::move(op));
 }
+
+void PfkeySocket::async_drain(std::function<void()> handler) { impl_->async_drain(std::move(handler)); }
+
+size_t PfkeySocket::outstanding() const { return impl_->outstanding(); }
+const TransportStats& PfkeySocket::stats() const { return impl_->stats(); }
+uint32_t PfkeySocket::pid() const { return impl_->pid(); }
+int PfkeySocket::native_handle() const { return impl_->native_handle(); }
 
 }  // namespace nemokey::pfkey

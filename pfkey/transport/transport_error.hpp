@@ -1,6 +1,7 @@
 // Typed errors of the kernel transports: a socket failure, a kernel
 // refusal (errno plus the extended-ack text netlink may carry), a codec
-// error on what the kernel sent, or a timeout.
+// error on what the kernel sent, a timeout, or a request refused before
+// it was sent.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 namespace nemokey::pfkey {
 
 struct TransportError {
-    enum class Kind { socket, kernel, codec, timeout };
+    enum class Kind { socket, kernel, codec, timeout, invalid };
     Kind kind = Kind::socket;
     std::string operation;  // e.g. "XFRM_MSG_MIGRATE", "socket(AF_KEY)"
     int errno_value = 0;    // positive errno for socket and kernel errors
@@ -28,6 +29,7 @@ struct TransportError {
             case Kind::kernel: s += "kernel refused: "; break;
             case Kind::codec: s += "undecodable kernel message: "; break;
             case Kind::timeout: s += "timed out"; break;
+            case Kind::invalid: s += "invalid request: "; break;
         }
         if (errno_value) s += std::strerror(errno_value) + std::string(" (errno ") + std::to_string(errno_value) + ")";
         if (!ext_ack.empty()) s += ": " + ext_ack;

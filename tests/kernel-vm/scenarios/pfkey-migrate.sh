@@ -27,16 +27,24 @@ route add 2001:db8:ff::1/128 dev lo
 EOB
 
 # kmmonitor in the namespace, on both interfaces, capturing what it sees.
-ip netns exec $ns "$kmmonitor" --capture "$NK_OUT/kmmonitor.cap" --timeout 120 \
-  > "$NK_OUT/kmmonitor.txt" 2> "$NK_OUT/kmmonitor.err" &
+# It writes "ready" to fd 3 (a fifo) once its groups are joined and its
+# PF_KEY registrations answered: no guessed delay.
+ready=$(mktemp -u /tmp/kmmonitor-ready.XXXXXX)
+mkfifo "$ready"
+ip netns exec $ns "$kmmonitor" --capture "$NK_OUT/kmmonitor.cap" --timeout 120 --ready-fd 3 \
+  > "$NK_OUT/kmmonitor.txt" 2> "$NK_OUT/kmmonitor.err" 3> "$ready" &
 mon_pid=$!
-sleep 0.5
+check "kmmonitor says it is listening" \
+  timeout 30 bash -c 'read -r line < "$0" && [[ $line == ready ]]' "$ready"
+rm -f "$ready"
 
 check "pfkey_vm_migrate: every check passed" \
   "$bin" /var/run/netns/$ns "$NK_OUT/pfkey-migrate-netns.txt"
 
-sleep 0.5
-kill "$mon_pid" 2>/dev/null; wait "$mon_pid" 2>/dev/null; mon_pid=""
+# Every event was queued on kmmonitor's sockets before the request that
+# caused it returned; on SIGTERM kmmonitor prints what is queued, then exits.
+kill -TERM "$mon_pid" 2>/dev/null; wait "$mon_pid"; mon_rc=$?; mon_pid=""
+check "kmmonitor exited cleanly on SIGTERM (exit $mon_rc)" test "$mon_rc" -eq 0
 echo "kmmonitor saw:"; cut -c1-220 "$NK_OUT/kmmonitor.txt"
 cat "$NK_OUT/kmmonitor.err"
 check "kmmonitor printed the PF_KEY MIGRATE with its KMADDRESS" \
