@@ -39,6 +39,12 @@ const char* direction_name(PolicyDirection d) {
 
 }  // namespace
 
+bool same_state(const SaId& a, const SaId& b) {
+    if (a.protocol != b.protocol || a.destination != b.destination) return false;
+    if (a.protocol == SaProtocol::esp) return a.spi == b.spi;
+    return a.source == b.source;
+}
+
 void KernelObjects::merge(const KernelObjects& o) {
     merge_map(tunnels, o.tunnels);
     merge_map(addresses, o.addresses);
@@ -91,6 +97,61 @@ std::string to_string(const AddressId& id) { return id.address.to_string() + " d
 
 std::string to_string(const ProxyNeighbourId& id) {
     return "proxy " + id.address.to_string() + " dev " + id.interface;
+}
+
+namespace {
+
+std::string opt(const char* name, const std::optional<IpAddress>& a) {
+    return a ? std::string(" ") + name + " " + net::to_string(*a) : std::string{};
+}
+
+std::string algorithm(const char* name, const std::optional<SaAlgorithm>& a) {
+    if (!a) return {};
+    std::string key;
+    for (uint8_t b : a->key) {
+        static const char hex[] = "0123456789abcdef";
+        key += hex[b >> 4];
+        key += hex[b & 15];
+    }
+    return std::string(" ") + name + " " + a->name + " 0x" + key + " " + std::to_string(a->icv_or_truncation_bits);
+}
+
+}  // namespace
+
+std::string to_string(const KernelObjects& k) {
+    std::string out;
+    for (const auto& [n, t] : k.tunnels)
+        out += "tunnel " + n + (t.kind == TunnelKind::ip6ip6_external ? " external" : " ip6ip6") +
+               opt("local", t.local) + opt("remote", t.remote) + (t.link.empty() ? "" : " link " + t.link) + "\n";
+    for (const auto& [id, a] : k.addresses)
+        out += "address " + to_string(id) + (a.home_address ? " home" : "") + (a.nodad ? " nodad" : "") +
+               " proto " + std::to_string(a.protocol) + "\n";
+    for (const auto& [id, s] : k.sas) {
+        out += "sa " + to_string(id) + " mode " + std::to_string(int(s.mode)) + " reqid " + std::to_string(s.reqid);
+        if (s.selector) out += " sel " + to_string(*s.selector);
+        out += algorithm("aead", s.aead) + algorithm("enc", s.encryption) + algorithm("auth", s.integrity) +
+               opt("coa", s.care_of_address);
+        if (s.owner_mark) out += " mark " + std::to_string(*s.owner_mark);
+        out += "\n";
+    }
+    for (const auto& [id, p] : k.policies) {
+        out += "policy " + to_string(id) + " priority " + std::to_string(p.priority) +
+               (p.action == PolicyAction::block ? " block" : "");
+        for (const auto& t : p.templates)
+            out += " [" + std::string(protocol_name(t.protocol)) + " mode " + std::to_string(int(t.mode)) + " reqid " +
+                   std::to_string(t.reqid) + opt("src", t.source) + opt("dst", t.destination) +
+                   (t.optional ? " optional" : "") + "]";
+        out += "\n";
+    }
+    for (const auto& [id, r] : k.rules)
+        out += "rule " + to_string(id) + " table " + std::to_string(r.table) + " proto " + std::to_string(r.protocol) + "\n";
+    for (const auto& [id, r] : k.routes)
+        out += "route " + to_string(id) + " dev " + r.device + opt("via", r.gateway) + opt("encap-dst", r.encap_destination) +
+               opt("encap-src", r.encap_source) + opt("src", r.preferred_source) + " proto " +
+               std::to_string(r.protocol) + "\n";
+    for (const auto& [id, n] : k.proxy_neighbours)
+        out += to_string(id) + " proto " + std::to_string(n.protocol) + "\n";
+    return out.empty() ? "(nothing)\n" : out;
 }
 
 }  // namespace nemokey::mobility::kernel

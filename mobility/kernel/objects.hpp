@@ -57,6 +57,13 @@ struct SaId {
     auto operator<=>(const SaId&) const = default;
 };
 
+// The kernel's identity of an SA (net/xfrm/xfrm_state.c, verified in the
+// kernel VM): an ESP state is found by destination, SPI and protocol,
+// whatever its source; a route2 or hao state (no SPI) by destination,
+// source and protocol. Two SaIds of the same state never coexist: adding
+// the second is EEXIST, and removing either removes the one installed.
+bool same_state(const SaId& a, const SaId& b);
+
 struct SaAlgorithm {
     std::string name;               // kernel crypto name, "cbc(aes)", "hmac(sha256)", "rfc4106(gcm(aes))"
     std::vector<uint8_t> key;
@@ -208,5 +215,7 @@ std::string to_string(const RouteId& id);
 std::string to_string(const RuleId& id);
 std::string to_string(const AddressId& id);
 std::string to_string(const ProxyNeighbourId& id);
+// Every object with every field, one per line (test failures, logs).
+std::string to_string(const KernelObjects& k);
 
 }  // namespace nemokey::mobility::kernel

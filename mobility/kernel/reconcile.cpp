@@ -39,7 +39,15 @@ std::vector<Operation> reconcile(const KernelObjects& desired, const KernelObjec
     removals(desired.routes, actual.routes, out, [](const RouteId& id) { return RemoveRoute{id, true}; });
     removals(desired.rules, actual.rules, out, [](const RuleId& id) { return RemoveRule{id, true}; });
     removals(desired.policies, actual.policies, out, [](const PolicyId& id) { return RemovePolicy{id, true}; });
-    removals(desired.sas, actual.sas, out, [](const SaId& id) { return RemoveSa{id, true}; });
+    // An SA whose kernel identity a desired SA takes (an ESP SA whose source
+    // moved, same SPI) is replaced by that install; removing it afterwards
+    // would remove the new one (kernel::same_state).
+    for (const auto& [id, have] : actual.sas) {
+        if (desired.sas.contains(id)) continue;
+        bool replaced = false;
+        for (const auto& [want, sa] : desired.sas) replaced = replaced || same_state(id, want);
+        if (!replaced) out.push_back(RemoveSa{id, true});
+    }
     removals(desired.addresses, actual.addresses, out, [](const AddressId& id) { return RemoveAddress{id, true}; });
     removals(desired.tunnels, actual.tunnels, out, [](const std::string& n) { return RemoveTunnel{n, true}; });
     return out;

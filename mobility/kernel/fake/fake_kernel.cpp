@@ -57,6 +57,15 @@ void FakeKernel::fail_next(std::function<bool(const Operation&)> match, int erro
     injected_.push_back({std::move(match), error});
 }
 
+std::map<SaId, Sa>::iterator FakeKernel::sa_state(const SaId& id) {
+    return std::find_if(objects_.sas.begin(), objects_.sas.end(),
+                        [&](const auto& kv) { return same_state(kv.first, id); });
+}
+
+std::vector<SaId>::iterator FakeKernel::larval_state(const SaId& id) {
+    return std::find_if(larval_.begin(), larval_.end(), [&](const SaId& l) { return same_state(l, id); });
+}
+
 bool FakeKernel::device_exists(const std::string& name) const {
     return std::find(links_.begin(), links_.end(), name) != links_.end() ||
            objects_.tunnels.contains(name);
@@ -67,7 +76,21 @@ void FakeKernel::remove_device(const std::string& name) {
     std::erase_if(objects_.addresses, [&](const auto& kv) { return kv.first.interface == name; });
     std::erase_if(objects_.routes, [&](const auto& kv) { return kv.second.device == name; });
     std::erase_if(objects_.proxy_neighbours, [&](const auto& kv) { return kv.first.interface == name; });
-    objects_.tunnels.erase(name);
+    if (objects_.tunnels.erase(name)) announce(LinkChanged{name, 0, false, false, true});
+}
+
+void FakeKernel::announce(KernelEvent event) {
+    if (!listener_) return;
+    queue_.push_back([this, event = std::move(event)] {
+        if (listener_) listener_->on_kernel_event(event);
+    });
+}
+
+std::map<AddressId, Address>::iterator FakeKernel::address_of(const AddressId& id) {
+    if (!net::is_v6(id.address.address)) return objects_.addresses.find(id);
+    return std::find_if(objects_.addresses.begin(), objects_.addresses.end(), [&](const auto& kv) {
+        return kv.first.interface == id.interface && kv.first.address.address == id.address.address;
+    });
 }
 
 void FakeKernel::submit(std::vector<OperationRequest> operations, BatchMode mode, Completion done) {
@@ -134,13 +157,11 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
         if (o->min > o->max) return EINVAL;
         for (uint64_t spi = o->min; spi <= o->max; ++spi) {
             SaId id{o->source, o->destination, o->protocol, static_cast<uint32_t>(spi)};
-            bool used = false;
-            for (const auto& [k, s] : objects_.sas)
-                used = used || (k.destination == id.destination && k.protocol == id.protocol && k.spi == id.spi);
-            if (!used) {
-                result.spi = static_cast<uint32_t>(spi);
-                return 0;
-            }
+            if (sa_state(id) != objects_.sas.end() || larval_state(id) != larval_.end()) continue;
+            // net/xfrm/xfrm_user.c xfrm_alloc_userspi(): a larval state holds the SPI.
+            larval_.push_back(id);
+            result.spi = static_cast<uint32_t>(spi);
+            return 0;
         }
         return ENOENT;
     }
@@ -154,9 +175,28 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
             if (!(features_ & feature_mip6)) return EPROTONOSUPPORT;
             if (s.mode != SaMode::route_optimization || !s.care_of_address) return EINVAL;
         }
-        return install(objects_.sas, s.id, s, o->mode);
+        // The kernel's identity, not the SaId: an SA of the same state (or a
+        // larval one) is in the way of create and is replaced by replace.
+        auto existing = sa_state(s.id);
+        auto larval = larval_state(s.id);
+        if (o->mode == InstallMode::create && (existing != objects_.sas.end() || larval != larval_.end()))
+            return EEXIST;
+        if (existing != objects_.sas.end()) objects_.sas.erase(existing);
+        if (larval != larval_.end()) larval_.erase(larval);
+        objects_.sas.insert_or_assign(s.id, s);
+        return 0;
     }
-    if (const auto* o = std::get_if<RemoveSa>(&op)) return remove(objects_.sas, o->id, o->if_present, ESRCH);
+    if (const auto* o = std::get_if<RemoveSa>(&op)) {
+        if (auto it = sa_state(o->id); it != objects_.sas.end()) {
+            objects_.sas.erase(it);
+            return 0;
+        }
+        if (auto it = larval_state(o->id); it != larval_.end()) {
+            larval_.erase(it);
+            return 0;
+        }
+        return o->if_present ? 0 : ESRCH;
+    }
     if (const auto* o = std::get_if<InstallPolicy>(&op)) {
         if (o->policy.templates.size() > xfrm_max_depth) return EINVAL;
         return install(objects_.policies, o->policy.id, o->policy, o->mode);
@@ -196,11 +236,7 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
                 break;   // one SA per template (xfrm_migrate_state_find returns the first)
             }
         }
-        if (listener_) {
-            queue_.push_back([this, event = MigrateSeen{*o}] {
-                if (listener_) listener_->on_kernel_event(event);
-            });
-        }
+        announce(MigrateSeen{*o});
         return 0;
     }
     if (std::holds_alternative<FlushOwned>(op)) {
@@ -216,7 +252,19 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
     }
     if (const auto* o = std::get_if<InstallAddress>(&op)) {
         if (!device_exists(o->address.id.interface)) return ENODEV;
-        return install(objects_.addresses, o->address.id, o->address, o->mode);
+        // net/ipv6/addrconf.c inet6_rtm_newaddr(): an IPv6 address is found
+        // by interface and address, whatever the length; replace changes its
+        // flags and protocol and keeps its length (inet6_addr_modify()).
+        auto it = address_of(o->address.id);
+        if (it == objects_.addresses.end()) {
+            objects_.addresses.emplace(o->address.id, o->address);
+            return 0;
+        }
+        if (o->mode == InstallMode::create) return EEXIST;
+        Address changed = o->address;
+        changed.id = it->first;
+        it->second = changed;
+        return 0;
     }
     if (const auto* o = std::get_if<RemoveAddress>(&op))
         return remove(objects_.addresses, o->id, o->if_present, EADDRNOTAVAIL);
@@ -230,12 +278,29 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
     if (const auto* o = std::get_if<InstallRule>(&op)) return install(objects_.rules, o->rule.id, o->rule, o->mode);
     if (const auto* o = std::get_if<RemoveRule>(&op)) return remove(objects_.rules, o->id, o->if_present, ENOENT);
     if (const auto* o = std::get_if<InstallTunnel>(&op)) {
+        const Tunnel& t = o->tunnel;
         if (!(features_ & feature_ip6_tunnel)) return EOPNOTSUPP;
-        if (o->tunnel.name.empty() || o->tunnel.name.size() > 15) return EINVAL;  // IFNAMSIZ - 1
-        if (std::find(links_.begin(), links_.end(), o->tunnel.name) != links_.end()) return EEXIST;
-        if (o->tunnel.kind == TunnelKind::ip6ip6_external && (o->tunnel.local || o->tunnel.remote))
-            return EINVAL;
-        return install(objects_.tunnels, o->tunnel.name, o->tunnel, o->mode);
+        if (t.name.empty() || t.name.size() > 15) return EINVAL;  // IFNAMSIZ - 1
+        if (std::find(links_.begin(), links_.end(), t.name) != links_.end()) return EEXIST;
+        const bool external = t.kind == TunnelKind::ip6ip6_external;
+        if (external && (t.local || t.remote)) return EINVAL;
+        auto existing = objects_.tunnels.find(t.name);
+        if (existing != objects_.tunnels.end()) {
+            if (o->mode == InstallMode::create) return EEXIST;
+            // net/ipv6/ip6_tunnel.c ip6_tnl_changelink(): an external
+            // (collect_md) tunnel cannot be changed, nor made.
+            if (external || existing->second.kind == TunnelKind::ip6ip6_external) return EINVAL;
+        }
+        // ip6_tnl_newlink()/_changelink(): one external tunnel per namespace,
+        // and a pair of endpoints (with the underlying link) belongs to one tunnel.
+        for (const auto& [name, other] : objects_.tunnels) {
+            if (name == t.name || other.kind != t.kind) continue;
+            if (external) return EEXIST;
+            if (other.local == t.local && other.remote == t.remote && other.link == t.link) return EEXIST;
+        }
+        objects_.tunnels.insert_or_assign(t.name, t);
+        if (existing == objects_.tunnels.end()) announce(LinkChanged{t.name, 0, true, true, false});
+        return 0;
     }
     if (const auto* o = std::get_if<RemoveTunnel>(&op)) {
         if (!objects_.tunnels.contains(o->name)) return o->if_present ? 0 : ENODEV;

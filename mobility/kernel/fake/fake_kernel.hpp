@@ -1,7 +1,11 @@
 // An in-memory kernel for daemon-logic tests: it keeps KernelObjects and
 // answers every operation as the Linux kernel does (EEXIST, ENOENT,
 // ENODATA for a MIGRATE that moves no template, a removed device taking its
-// addresses, routes and proxy entries with it, ...). It earns its place only
+// addresses, routes and proxy entries with it, an ESP SA found by
+// destination and SPI whatever its source, an allocated SPI held by a
+// larval state, an IPv6 address found whatever its length, one external
+// tunnel per namespace, ...) and announces MIGRATEs and tunnel links as the
+// kernel does. Time plays no part (larval states never expire). It earns its place only
 // by passing the same contract cases as the netlink backend on the real
 // kernel (tests/unit/mobility/kernel/contract_cases.hpp).
 //
@@ -52,11 +56,18 @@ private:
     OperationResult execute(const OperationRequest& request);
     int apply(const Operation& op, OperationResult& result);
     bool device_exists(const std::string& name) const;
+    std::map<SaId, Sa>::iterator sa_state(const SaId& id);         // by the kernel's identity
+    std::vector<SaId>::iterator larval_state(const SaId& id);
     void remove_device(const std::string& name);
+    void announce(KernelEvent event);  // queued like a completion
+    std::map<AddressId, Address>::iterator address_of(const AddressId& id);  // by the kernel's identity
 
     std::vector<std::string> links_;
     Features features_;
     KernelObjects objects_;
+    // SPIs taken by AllocateSpi (the kernel's larval states): in the way of
+    // an SA of the same identity until one is installed over them or removed.
+    std::vector<SaId> larval_;
     KernelListener* listener_ = nullptr;
     std::deque<std::function<void()>> queue_;
     struct Injected {

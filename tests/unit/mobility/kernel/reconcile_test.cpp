@@ -84,6 +84,29 @@ TEST(Reconcile, InstallsComeBeforeRemovals) {
     EXPECT_TRUE(std::holds_alternative<RemoveRoute>(ops[1]));
 }
 
+TEST(Reconcile, AnEspSaWhoseSourceMovedIsReplacedNotRemoved) {
+    // Same destination, SPI and protocol: the same kernel state (same_state),
+    // so removing the old id after the install would remove the new SA.
+    Sa sa;
+    sa.id = SaId{*Ipv6Address::parse("2001:db8:a::1"), *Ipv6Address::parse("2001:db8:1::1"), SaProtocol::esp, 0x100};
+    sa.owner_mark = marks::sa_owner_mark;
+    Sa moved = sa;
+    moved.id.source = *Ipv6Address::parse("2001:db8:b::1");
+    KernelObjects actual, desired;
+    actual.sas.emplace(sa.id, sa);
+    desired.sas.emplace(moved.id, moved);
+    auto ops = reconcile(desired, actual);
+    ASSERT_EQ(ops.size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<InstallSa>(ops[0]));
+    // Another SPI is another state: install, then remove the old one.
+    desired.sas.clear();
+    moved.id.spi = 0x101;
+    desired.sas.emplace(moved.id, moved);
+    ops = reconcile(desired, actual);
+    ASSERT_EQ(ops.size(), 2u);
+    EXPECT_TRUE(std::holds_alternative<RemoveSa>(ops[1]));
+}
+
 TEST(Marks, OwnedOnlyKeepsMarkedObjects) {
     KernelObjects k = binding_state("2001:db8:a::1");
     Route theirs;
