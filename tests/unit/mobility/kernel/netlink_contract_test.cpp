@@ -1,0 +1,77 @@
+// The kernel contract cases on the real kernel, through the netlink backend.
+// Needs root in a network namespace with lo up and a dummy "ct0" (up):
+// tests/kernel-vm/scenarios/kernel-contract.sh runs it in the kernel VM.
+// Built like a unit test but not registered as one (the host kernel lacks
+// ESP, MIP6 and ip6_tunnel).
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "mobility/adapters/netlink/netlink_kernel.hpp"
+#include "tests/unit/mobility/kernel/contract_cases.hpp"
+
+namespace nemokey::mobility::kernel::contract {
+
+namespace {
+
+using adapters::netlink::NetlinkKernel;
+
+// Bounds every wait on the kernel; the backend itself never waits.
+constexpr std::chrono::seconds drive_limit{20};
+
+class NetlinkBackend final : public ContractBackend {
+public:
+    NetlinkBackend() {
+        bool opened = false;
+        NetlinkKernel::open(io_, [&](std::unique_ptr<NetlinkKernel> k, std::string error) {
+            kernel_ = std::move(k);
+            error_ = std::move(error);
+            opened = true;
+        });
+        drive_until([&] { return opened; });
+        static bool printed = false;
+        if (kernel_ && !printed) {
+            std::fprintf(stderr, "netlink backend: features %s\n", features_to_string(kernel_->features()).c_str());
+            printed = true;
+        }
+    }
+    bool ok() const { return kernel_ != nullptr; }
+    const std::string& error() const { return error_; }
+
+    Kernel& kernel() override { return *kernel_; }
+    void drive_until(const std::function<bool()>& done) override {
+        const auto deadline = std::chrono::steady_clock::now() + drive_limit;
+        while (!done()) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) return;
+            if (io_.stopped()) io_.restart();
+            io_.run_one_for(deadline - now);
+        }
+    }
+    // NK_CONTRACT_LINK names another device (e.g. "lo" for a quick run on a
+    // host kernel without the dummy module).
+    std::string link() const override {
+        const char* other = std::getenv("NK_CONTRACT_LINK");
+        return other && *other ? other : "ct0";
+    }
+
+private:
+    boost::asio::io_context io_;
+    std::unique_ptr<NetlinkKernel> kernel_;
+    std::string error_;
+};
+
+}  // namespace
+
+std::unique_ptr<ContractBackend> make_contract_backend() {
+    auto b = std::make_unique<NetlinkBackend>();
+    if (!b->ok()) {
+        std::cerr << "netlink backend did not open: " << b->error() << "\n";
+        return nullptr;
+    }
+    return b;
+}
+
+}  // namespace nemokey::mobility::kernel::contract
