@@ -73,7 +73,11 @@ bool FakeKernel::device_exists(const std::string& name) const {
 
 void FakeKernel::remove_device(const std::string& name) {
     // Deleting a device takes its addresses, routes and proxy entries along.
-    std::erase_if(objects_.addresses, [&](const auto& kv) { return kv.first.interface == name; });
+    std::erase_if(objects_.addresses, [&](const auto& kv) {
+        if (kv.first.interface != name) return false;
+        announce_address(kv.second, true);
+        return true;
+    });
     std::erase_if(objects_.routes, [&](const auto& kv) { return kv.second.device == name; });
     std::erase_if(objects_.proxy_neighbours, [&](const auto& kv) { return kv.first.interface == name; });
     if (objects_.tunnels.erase(name)) announce(LinkChanged{name, 0, false, false, true});
@@ -84,6 +88,12 @@ void FakeKernel::announce(KernelEvent event) {
     queue_.push_back([this, event = std::move(event)] {
         if (listener_) listener_->on_kernel_event(event);
     });
+}
+
+void FakeKernel::announce_address(const Address& a, bool removed) {
+    // A nodad address is never tentative.
+    announce(AddressChanged{a.id.interface, a.id.address, !a.nodad && !removed, false, false, false, a.home_address,
+                            removed});
 }
 
 std::map<AddressId, Address>::iterator FakeKernel::address_of(const AddressId& id) {
@@ -242,7 +252,11 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
     if (std::holds_alternative<FlushOwned>(op)) {
         const KernelObjects owned = marks::owned_only(objects_);
         for (const auto& [name, t] : owned.tunnels) remove_device(name);
-        std::erase_if(objects_.addresses, [](const auto& kv) { return marks::owned(kv.second); });
+        std::erase_if(objects_.addresses, [&](const auto& kv) {
+            if (!marks::owned(kv.second)) return false;
+            announce_address(kv.second, true);
+            return true;
+        });
         std::erase_if(objects_.sas, [](const auto& kv) { return marks::owned(kv.second); });
         std::erase_if(objects_.policies, [](const auto& kv) { return marks::owned(kv.second); });
         std::erase_if(objects_.rules, [](const auto& kv) { return marks::owned(kv.second); });
@@ -258,16 +272,23 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
         auto it = address_of(o->address.id);
         if (it == objects_.addresses.end()) {
             objects_.addresses.emplace(o->address.id, o->address);
+            announce_address(o->address, false);
             return 0;
         }
         if (o->mode == InstallMode::create) return EEXIST;
         Address changed = o->address;
         changed.id = it->first;
         it->second = changed;
+        announce_address(changed, false);
         return 0;
     }
-    if (const auto* o = std::get_if<RemoveAddress>(&op))
-        return remove(objects_.addresses, o->id, o->if_present, EADDRNOTAVAIL);
+    if (const auto* o = std::get_if<RemoveAddress>(&op)) {
+        auto it = objects_.addresses.find(o->id);
+        if (it == objects_.addresses.end()) return o->if_present ? 0 : EADDRNOTAVAIL;
+        announce_address(it->second, true);
+        objects_.addresses.erase(it);
+        return 0;
+    }
     if (const auto* o = std::get_if<InstallRoute>(&op)) {
         if (!device_exists(o->route.device)) return ENODEV;
         if ((o->route.encap_destination || o->route.encap_source) && !(features_ & feature_lwtunnel_encap))

@@ -4,8 +4,8 @@
 // addresses, routes and proxy entries with it, an ESP SA found by
 // destination and SPI whatever its source, an allocated SPI held by a
 // larval state, an IPv6 address found whatever its length, one external
-// tunnel per namespace, ...) and announces MIGRATEs and tunnel links as the
-// kernel does. Time plays no part (larval states never expire). It earns its place only
+// tunnel per namespace, ...) and announces MIGRATEs, tunnel links and addresses
+// as the kernel does. Time plays no part (larval states never expire). It earns its place only
 // by passing the same contract cases as the netlink backend on the real
 // kernel (tests/unit/mobility/kernel/contract_cases.hpp).
 //
@@ -60,6 +60,7 @@ private:
     std::vector<SaId>::iterator larval_state(const SaId& id);
     void remove_device(const std::string& name);
     void announce(KernelEvent event);  // queued like a completion
+    void announce_address(const Address& a, bool removed);
     std::map<AddressId, Address>::iterator address_of(const AddressId& id);  // by the kernel's identity
 
     std::vector<std::string> links_;

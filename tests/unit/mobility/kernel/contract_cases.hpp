@@ -468,6 +468,21 @@ TEST_F(KernelContract, AddressReplaceChangesItsFlagsAndKeepsItsMark) {
     EXPECT_EQ(d.addresses.begin()->second, a);
 }
 
+TEST_F(KernelContract, AddressesAreAnnounced) {
+    const Address a = address("2001:db8:1::101/64", true);
+    auto announced = [&](bool removed) {
+        return [&a, removed](const KernelEvent& e) {
+            const auto* c = std::get_if<AddressChanged>(&e);
+            return c && c->interface == a.id.interface && c->address == a.id.address && c->home_address &&
+                   !c->tentative && c->removed == removed;
+        };
+    };
+    ASSERT_TRUE(run1(InstallAddress{a, InstallMode::create}).ok());
+    EXPECT_TRUE(heard(announced(false)));
+    ASSERT_TRUE(run1(RemoveAddress{a.id, false}).ok());
+    EXPECT_TRUE(heard(announced(true)));
+}
+
 TEST_F(KernelContract, AnIpv6AddressIsOneOnItsInterfaceWhateverItsLength) {
     // IPv6 finds an address by interface and address; removal also needs the length.
     const Address a64 = address("2001:db8:1::100/64");
