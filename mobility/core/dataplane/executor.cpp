@@ -97,13 +97,24 @@ void record_success(KernelObjects& k, const Operation& op) {
     std::visit(
         [&](const auto& o) {
             using T = std::decay_t<decltype(o)>;
-            if constexpr (std::is_same_v<T, InstallSa>) k.sas.insert_or_assign(o.sa.id, o.sa);
-            else if constexpr (std::is_same_v<T, RemoveSa>) k.sas.erase(o.id);
+            // The kernel's identities (kernel::same_state; an address once
+            // per interface whatever its length): one record entry each.
+            if constexpr (std::is_same_v<T, InstallSa>) {
+                std::erase_if(k.sas, [&](const auto& kv) { return same_state(kv.first, o.sa.id); });
+                k.sas.insert_or_assign(o.sa.id, o.sa);
+            } else if constexpr (std::is_same_v<T, RemoveSa>)
+                std::erase_if(k.sas, [&](const auto& kv) { return same_state(kv.first, o.id); });
             else if constexpr (std::is_same_v<T, InstallPolicy>) k.policies.insert_or_assign(o.policy.id, o.policy);
             else if constexpr (std::is_same_v<T, RemovePolicy>) k.policies.erase(o.id);
             else if constexpr (std::is_same_v<T, MigrateSas>) apply_migrate(k, o);
             else if constexpr (std::is_same_v<T, FlushOwned>) k = KernelObjects{};
-            else if constexpr (std::is_same_v<T, InstallAddress>) k.addresses.insert_or_assign(o.address.id, o.address);
+            else if constexpr (std::is_same_v<T, InstallAddress>) {
+                std::erase_if(k.addresses, [&](const auto& kv) {
+                    return kv.first.interface == o.address.id.interface &&
+                           kv.first.address.address == o.address.id.address.address;
+                });
+                k.addresses.insert_or_assign(o.address.id, o.address);
+            }
             else if constexpr (std::is_same_v<T, RemoveAddress>) k.addresses.erase(o.id);
             else if constexpr (std::is_same_v<T, InstallRoute>) k.routes.insert_or_assign(o.route.id, o.route);
             else if constexpr (std::is_same_v<T, RemoveRoute>) k.routes.erase(o.id);
