@@ -394,7 +394,8 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
     // move the IKE SA does not change from one BU to the next (RFC 6275
     // sec. 10.3.1, RFC 4877 sec. 4.4).
     const bool k_granted = first_registration
-                               ? bu.key_management_mobility_capability && config_.key_management_mobility
+                               ? bu.key_management_mobility_capability && config_.key_management_mobility &&
+                                     answer.key_management_mobility
                                : it->second.key_management_mobility;
     std::optional<BindingCacheEntry> previous;
     if (!first_registration) previous = it->second;

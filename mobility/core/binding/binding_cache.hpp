@@ -89,6 +89,10 @@ enum class AuthorizationVerdict : uint8_t {
 struct AuthorizationAnswer {
     AuthorizationVerdict verdict = AuthorizationVerdict::administratively_prohibited;
     std::vector<net::Prefix> configured_prefixes;   // implicit mode (RFC 3963 sec. 6)
+    // Whether this node may be granted K (its keying can move the IKE SA,
+    // RFC 6275 sec. 10.3.1, RFC 4877 sec. 4.4); the cache's own capability
+    // (BindingCacheConfig) must allow it too.
+    bool key_management_mobility = true;
 };
 
 class Authorizer {
@@ -126,6 +130,8 @@ struct CareOfBinding {
     TimePoint expires_at{};
     uint16_t binding_id = 0;        // 0 = registered without a BID option
     uint16_t last_sequence = 0;     // RFC 6275 sec. 9.5.1
+
+    bool operator==(const CareOfBinding&) const = default;
 };
 
 struct BindingCacheEntry {
@@ -138,6 +144,7 @@ struct BindingCacheEntry {
     bool multiple_care_of_addresses = false;             // registered with BID options
 
     const CareOfBinding* binding(uint16_t binding_id) const;
+    bool operator==(const BindingCacheEntry&) const = default;
 };
 
 // The shared hash (conf/net/address.hpp); this was its first home.
@@ -163,6 +170,33 @@ public:
     std::optional<Ipv6Address> commit_of(uint64_t operation) const;
     void reserve(size_t home_addresses) { cache_.reserve(home_addresses); }
     const BindingCacheConfig& config() const { return config_; }
+    // Which home address registered each mobile network prefix (RFC 3963 sec. 6).
+    const std::map<net::Prefix, Ipv6Address>& prefix_owners() const { return prefix_owners_; }
+
+    // ---- Life cycle (binding_cache_lifecycle.cpp) ----
+
+    // Replaces the whole content with `entries` (a restored snapshot,
+    // snapshot.hpp; expiry times already on this process's clock). Pending
+    // DAD and kernel commits are dropped: their BUs were not answered, so
+    // the nodes retransmit. Returns, in home address order, one ArmTimer
+    // (bc_lifetime) per binding and one CommitKernelState per home address,
+    // so the daemon reconciles the kernel with the restored state. The
+    // entries must be consistent (unique home addresses, one owner per
+    // prefix), as check_snapshot() guarantees.
+    Actions restore(std::vector<std::pair<Ipv6Address, BindingCacheEntry>> entries);
+    // Removes every binding of `home_address` (reload: the node is gone or
+    // no longer authorised): RemoveRoutes, CancelTimer, RemoveBinding, then
+    // CommitKernelState. A first registration waiting for DAD is forgotten
+    // and a BA held for a kernel commit is not sent (the node's
+    // retransmission meets the new authorisation). Nothing without an entry.
+    Actions remove_home_address(const Ipv6Address& home_address);
+    // Shutdown: remove_home_address() for every home address, in address
+    // order, so the daemon takes down everything it installed.
+    Actions shutdown();
+    // Reload: the new configuration applies from the next BU; bindings
+    // keep the lifetime already granted (remove the ones no longer allowed
+    // with remove_home_address()).
+    void reconfigure(BindingCacheConfig config) { config_ = std::move(config); }
 
 private:
     void on(const ReceivedBindingUpdate& e, TimePoint now, Actions& out);

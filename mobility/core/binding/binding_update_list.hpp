@@ -104,6 +104,27 @@ struct BulEntry {
     // K in effect for this binding: requested and granted by the first
     // accepting BA of the registration; later BAs do not change it.
     bool key_management_mobility_granted = false;
+
+    bool operator==(const BulEntry&) const = default;
+};
+
+// What a snapshot keeps of a binding update list (snapshot.hpp): the
+// entries and the list-wide state learnt from the home agent. Outstanding
+// BUs (transactions, held BUs, rate limit) are not part of it; `transaction`
+// is empty in every entry.
+struct BindingUpdateListState {
+    uint16_t sequence_number = 0;             // the largest one sent (RFC 6275 sec. 11.1)
+    bool multiple_care_of_addresses = false;  // RFC 5648, after any fallback
+    bool bulk_registration = false;
+    PrefixMode prefix_mode = PrefixMode::explicit_mode;   // RFC 3963, after any fallback
+    bool home_agent_unusable = false;                     // RFC 6275 sec. 11.7.3
+    std::optional<mh::BindingAckStatus> final_status;
+    // A deregistration from the home address is outstanding (RFC 6275
+    // sec. 11.5.4): the restored list sends it from there again.
+    bool returning_home = false;
+    std::vector<BulEntry> entries;            // in binding identifier order
+
+    bool operator==(const BindingUpdateListState&) const = default;
 };
 
 // ---- Events ----
@@ -180,6 +201,25 @@ public:
     // BUs held until the kernel moved the SAs or the key manager is ready.
     size_t held_binding_updates() const;
     bool security_associations_ready() const { return sas_ready_; }
+
+    // ---- Life cycle (binding_update_list_lifecycle.cpp) ----
+
+    // The state a snapshot keeps.
+    BindingUpdateListState state() const;
+    // Replaces the list's state with `state` (a restored snapshot, times
+    // already on this process's clock) and picks up where it was: bound
+    // entries get their refresh and lifetime timers, an entry waiting for a
+    // BA sends its BU again (a fresh transaction, the next sequence number),
+    // a deregistration is sent again (from the home address when
+    // returning_home), every installed binding gets a CommitKernelState so
+    // the daemon reconciles the kernel. Under dynamic keying the list waits
+    // for SecurityAssociationsReady, as a freshly started one does.
+    Actions restore(BindingUpdateListState state, TimePoint now);
+    // Shutdown: every entry removed (CancelTimer for its timers and its
+    // outstanding BU, RemoveRoutes, RemoveBinding, CommitKernelState for an
+    // installed binding); no BU is sent, the home agent's binding runs out
+    // with its lifetime.
+    Actions shutdown();
 
 private:
     // One Binding Update and its retransmissions (RFC 6275 sec. 11.8).
