@@ -122,7 +122,7 @@ struct BindingUpdateListState {
     // A deregistration from the home address is outstanding (RFC 6275
     // sec. 11.5.4): the restored list sends it from there again.
     bool returning_home = false;
-    std::vector<BulEntry> entries;            // in binding identifier order
+    std::vector<BulEntry> entries;            // in binding identifier order when taken
 
     bool operator==(const BindingUpdateListState&) const = default;
 };

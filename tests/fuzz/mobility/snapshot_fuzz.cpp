@@ -96,7 +96,10 @@ void check(const BindingUpdateListSnapshot& s) {
     if (state.sequence_number != static_cast<uint16_t>(s.state.sequence_number + sent))
         die("restored binding update list numbers its BUs wrongly", text);
     state.sequence_number = s.state.sequence_number;
-    if (!(state == s.state)) die("restored binding update list differs from its snapshot", text);
+    BindingUpdateListState sorted = s.state;   // a file may list the entries in any order
+    std::sort(sorted.entries.begin(), sorted.entries.end(),
+              [](const BulEntry& a, const BulEntry& b) { return a.binding_id < b.binding_id; });
+    if (!(state == sorted)) die("restored binding update list differs from its snapshot", text);
 
     list.shutdown();
     if (!list.entries().empty() || list.outstanding_binding_updates() != 0)
