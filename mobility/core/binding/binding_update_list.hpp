@@ -110,8 +110,9 @@ struct BulEntry {
 
 // What a snapshot keeps of a binding update list (snapshot.hpp): the
 // entries and the list-wide state learnt from the home agent. Outstanding
-// BUs (transactions, held BUs, rate limit) are not part of it; `transaction`
-// is empty in every entry.
+// BUs (transactions, held BUs, rate limit) and what this process committed
+// to the kernel are not part of it: `transaction` and
+// `kernel_care_of_address` are empty in every entry.
 struct BindingUpdateListState {
     uint16_t sequence_number = 0;             // the largest one sent (RFC 6275 sec. 11.1)
     bool multiple_care_of_addresses = false;  // RFC 5648, after any fallback
@@ -213,7 +214,9 @@ public:
     // a deregistration is sent again (from the home address when
     // returning_home), every installed binding gets a CommitKernelState so
     // the daemon reconciles the kernel. Under dynamic keying the list waits
-    // for SecurityAssociationsReady, as a freshly started one does.
+    // for SecurityAssociationsReady, as a freshly started one does, and a
+    // BU for a care-of address waits for its kernel state as after a
+    // movement.
     Actions restore(BindingUpdateListState state, TimePoint now);
     // Shutdown: every entry removed (CancelTimer for its timers and its
     // outstanding BU, RemoveRoutes, RemoveBinding, CommitKernelState for an

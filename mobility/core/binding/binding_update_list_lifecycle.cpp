@@ -18,6 +18,7 @@ BindingUpdateListState BindingUpdateList::state() const {
     for (const auto& [id, e] : entries_) {
         s.entries.push_back(e);
         s.entries.back().transaction.reset();
+        s.entries.back().kernel_care_of_address.reset();
     }
     return s;
 }
@@ -38,7 +39,10 @@ Actions BindingUpdateList::restore(BindingUpdateListState state, TimePoint now) 
     sas_ready_ = !config_.dynamic_keying;
     entries_.clear();
     for (auto& e : state.entries) {
+        // Nothing is known of the kernel of the new process until the
+        // commits below (and before each BU) put the state in place.
         e.transaction.reset();
+        e.kernel_care_of_address.reset();
         const uint16_t id = e.binding_id;
         entries_.insert_or_assign(id, std::move(e));
     }

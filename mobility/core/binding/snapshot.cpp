@@ -304,6 +304,9 @@ auto decode_with(std::string_view text, Read read) -> decltype(read(std::declval
         return read(doc);
     } catch (const Failure& f) {
         return f.error;
+    } catch (const json::exception& e) {
+        // Not expected (every access checks the type first); still a value.
+        return SnapshotError{"", std::string("unreadable snapshot (") + e.what() + ")"};
     }
 }
 
@@ -535,8 +538,9 @@ std::optional<SnapshotError> check_snapshot(const BindingUpdateListSnapshot& s) 
         if (!st.multiple_care_of_addresses && e.binding_id != 0)
             return error(at(path, "binding-id"), quote(at(path, "binding-id")) + " " + std::to_string(e.binding_id) +
                                                      " must be 0 when 'multiple-care-of-addresses' is false");
-        if (e.transaction)
-            return error(path, quote(path) + " holds an outstanding binding update (not part of a snapshot)");
+        if (e.transaction || e.kernel_care_of_address)
+            return error(path, quote(path) + " holds an outstanding binding update or kernel state of a process "
+                                             "(not part of a snapshot)");
         if (e.granted_lifetime.count() < 0 || e.granted_lifetime.count() > max_lifetime_s)
             return error(at(path, "granted-lifetime"), quote(at(path, "granted-lifetime")) + " " +
                                                            std::to_string(e.granted_lifetime.count()) +

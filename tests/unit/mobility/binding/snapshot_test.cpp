@@ -564,6 +564,7 @@ protected:
         for (const auto& [id, e] : entries) {
             out.push_back(e);
             out.back().transaction.reset();
+            out.back().kernel_care_of_address.reset();
         }
         return out;
     }
@@ -607,8 +608,11 @@ TEST_F(BulSnapshotTest, RestorePicksUpEveryState) {
     BindingUpdateList again(config());
     auto restored = restore(again, s, RestoreClock{clock.now(), wall_at_take});
     ASSERT_TRUE(restored) << restored.error().to_string();
-    const Actions& out = restored.value();
     EXPECT_EQ(without_transactions(again.entries()), s.state.entries);
+    // The refresh of 2 and the deregistration of 4 leave at once; the BUs of
+    // 0 and 3 wait for the kernel state of their care-of addresses.
+    EXPECT_EQ(count_of<SendBindingUpdate>(restored.value()), 2u);
+    const Actions out = settle(again, restored.value(), clock.now());
 
     // Bound: refresh and lifetime timers where they were.
     std::vector<ArmTimer> timers = all_of<ArmTimer>(out);
@@ -642,8 +646,9 @@ TEST_F(BulSnapshotTest, RestorePicksUpEveryState) {
     EXPECT_EQ(again.outstanding_binding_updates(), 4u);
     // No MIGRATE: 0 has no binding installed yet, 2 refreshes where it is.
     EXPECT_EQ(count_of<Migrate>(out), 0u);
-    // A commit per installed binding (1, 2, 4): the daemon reconciles.
-    EXPECT_EQ(count_of<CommitKernelState>(out), 3u);
+    // A commit per installed binding (1, 2, 4): the daemon reconciles; and
+    // one before each BU of a care-of address without kernel state (0, 3).
+    EXPECT_EQ(count_of<CommitKernelState>(out), 5u);
 
     // The restored list continues: 0 is acknowledged, then 1 is released.
     auto done = ack(again, ba(BindingAckStatus::accepted, by_bid[0].sequence_number));
@@ -754,8 +759,8 @@ TEST_F(BulSnapshotTest, MobileRouterPrefixModeAndFallbacksRoundTrip) {
     ASSERT_TRUE(restored);
     EXPECT_FALSE(again.bulk_registration());
     EXPECT_EQ(again.prefix_mode(), PrefixMode::implicit_mode);
-    // Without bulk each binding has its own BU again.
-    EXPECT_EQ(count_of<SendBindingUpdate>(restored.value()), 2u);
+    // Without bulk each binding has its own BU again (after its kernel state).
+    EXPECT_EQ(count_of<SendBindingUpdate>(settle(again, restored.value(), clock.now())), 2u);
 
     // A configuration now explicit wins over the implicit mode of the snapshot.
     auto e = c;
@@ -802,7 +807,7 @@ TEST_F(BulSnapshotTest, DynamicKeyingWaitsForTheKeyManagerAfterRestore) {
     ASSERT_TRUE(restored);
     EXPECT_EQ(count_of<SendBindingUpdate>(restored.value()), 0u);
     EXPECT_EQ(only<Report>(restored.value()).kind, ReportKind::waiting_for_security_associations);
-    auto ready = again.handle(SecurityAssociationsReady{}, clock.now());
+    auto ready = settle(again, again.handle(SecurityAssociationsReady{}, clock.now()), clock.now());
     EXPECT_EQ(only<SendBindingUpdate>(ready).message.sequence_number,
               static_cast<uint16_t>(only<SendBindingUpdate>(sent).message.sequence_number + 1));
 }
