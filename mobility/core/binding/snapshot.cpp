@@ -330,10 +330,11 @@ std::optional<SnapshotError> check_time(const SnapshotTime& t) {
 std::optional<SnapshotError> check_expiry(TimePoint t, const SnapshotTime& taken, const std::string& field) {
     int64_t remaining = 0;
     if (__builtin_sub_overflow(t.time_since_epoch().count(), taken.monotonic.time_since_epoch().count(),
-                               &remaining) ||
-        remaining < min_remaining_ms || remaining > max_remaining_ms)
-        return error(field, quote(field) + " out of range " + range(min_remaining_ms, max_remaining_ms) +
-                                " from the moment the snapshot was taken");
+                               &remaining))
+        return error(field, quote(field) + " out of range " + range(min_remaining_ms, max_remaining_ms));
+    if (remaining < min_remaining_ms || remaining > max_remaining_ms)
+        return error(field, quote(field) + " " + std::to_string(remaining) + " out of range " +
+                                range(min_remaining_ms, max_remaining_ms));
     return std::nullopt;
 }
 

@@ -473,6 +473,8 @@ TEST(SnapshotText, CheckCatchesValuesBuiltInCode) {
     auto err = check_snapshot(s);
     ASSERT_TRUE(err);
     EXPECT_EQ(err->field, "entries[0].bindings[0].expires-in-ms");
+    EXPECT_EQ(err->message,
+              "'entries[0].bindings[0].expires-in-ms' 300000000 out of range (-9007199254740991..262140000)");
     AllowAll auth;
     BindingCache bc(BindingCacheConfig{}, auth);
     auto r = restore(bc, s, RestoreClock{});
