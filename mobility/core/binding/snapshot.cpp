@@ -180,10 +180,6 @@ TimePoint read_expiry(const Fields& f, std::string_view key, const SnapshotTime&
     return taken.monotonic + Duration{f.integer(key, min_remaining_ms, max_remaining_ms)};
 }
 
-const char* prefix_mode_name(PrefixMode m) {
-    return m == PrefixMode::implicit_mode ? "implicit" : "explicit";
-}
-
 constexpr BulState bul_states[] = {BulState::idle, BulState::waiting_for_ack,
                                    BulState::waiting_for_ack_refresh, BulState::bound,
                                    BulState::waiting_for_deregistration_ack};
@@ -494,7 +490,7 @@ std::string encode(const BindingUpdateListSnapshot& s) {
     doc["sequence-number"] = st.sequence_number;
     doc["multiple-care-of-addresses"] = st.multiple_care_of_addresses;
     doc["bulk-registration"] = st.bulk_registration;
-    doc["prefix-mode"] = prefix_mode_name(st.prefix_mode);
+    doc["prefix-mode"] = net::to_string(st.prefix_mode);
     doc["home-agent-unusable"] = st.home_agent_unusable;
     if (st.final_status) doc["final-status"] = static_cast<unsigned>(*st.final_status);
     doc["returning-home"] = st.returning_home;

@@ -34,6 +34,7 @@
 #include <variant>
 #include <vector>
 
+#include "conf/net/result.hpp"
 #include "mobility/core/binding/actions.hpp"
 #include "mobility/core/binding/binding_cache.hpp"
 #include "mobility/core/binding/binding_update_list.hpp"
@@ -74,20 +75,7 @@ struct SnapshotError {
 
 // A value or a SnapshotError.
 template <class T>
-class SnapshotResult {
-public:
-    SnapshotResult(T value) : v_(std::move(value)) {}
-    SnapshotResult(SnapshotError error) : v_(std::move(error)) {}
-    bool ok() const { return v_.index() == 0; }
-    explicit operator bool() const { return ok(); }
-    T& value() & { return std::get<0>(v_); }
-    const T& value() const& { return std::get<0>(v_); }
-    T&& value() && { return std::get<0>(std::move(v_)); }
-    const SnapshotError& error() const { return std::get<1>(v_); }
-
-private:
-    std::variant<T, SnapshotError> v_;
-};
+using SnapshotResult = net::Result<T, SnapshotError>;
 
 // ---- Home agent ----
 

@@ -8,11 +8,6 @@ namespace nemokey::mobility::config {
 
 namespace {
 
-binding::PrefixMode prefix_mode_of(conf::PrefixMode m) {
-    return m == conf::PrefixMode::implicit_mode ? binding::PrefixMode::implicit_mode
-                                                : binding::PrefixMode::explicit_mode;
-}
-
 // IPv6 mobile network prefixes, normalized; the IPv4 ones (RFC 5555) are
 // not the binding core's.
 std::vector<net::Prefix> ipv6_prefixes(const std::vector<conf::Located<net::Prefix>>& prefixes) {
@@ -82,7 +77,7 @@ NodeAuthorization node_authorization(const conf::Binding& b) {
     n.home_address = b.home_address.value;
     n.mobile_router = b.role == conf::Role::mobile_router;
     n.mobile_network_prefixes = ipv6_prefixes(b.mobile_network.prefixes);
-    n.prefix_mode = prefix_mode_of(b.mobile_network.mode);
+    n.prefix_mode = b.mobile_network.mode;
     n.dynamic_keying = b.keying.method == conf::KeyingMethod::ikev2;
     n.key_management_mobility = n.dynamic_keying && b.k_flag;
     return n;
@@ -120,7 +115,7 @@ std::vector<binding::BindingUpdateListConfig> mobile_node_core_config(const conf
     c.home_address = self.home_address.value;
     c.requested_lifetime = std::chrono::seconds{model.timers.binding_lifetime_s};
     c.mobile_router = model.role == conf::Role::mobile_router;
-    c.prefix_mode = prefix_mode_of(self.mobile_network.mode);
+    c.prefix_mode = self.mobile_network.mode;
     c.mobile_network_prefixes = ipv6_prefixes(self.mobile_network.prefixes);
     c.dynamic_keying = self.keying.method == conf::KeyingMethod::ikev2;
     // RFC 6275 sec. 11.7.1: K only when the key manager can move the IKE SA.

@@ -23,8 +23,8 @@ using std::chrono::seconds;
 
 conf::Model example(const std::string& main_file) {
     auto r = conf::parse_file(std::filesystem::path(NEMOKEY_EXAMPLES_DIR) / main_file);
-    EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
-    return r.model ? *r.model : conf::Model{};
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().front().to_string());
+    return r ? *r : conf::Model{};
 }
 
 // ---- Home agent ----
@@ -135,8 +135,8 @@ ca-certificate = "ca.pem"
 conf::Model parse_text(ScratchDir& dir, const std::string& text) {
     for (const char* f : {"mn.pem", "mn.key", "ca.pem", "ha.pem", "ha.key", "mn.keys"}) dir.write(f, "x\n");
     auto r = conf::parse_file(dir.write("main.toml", text));
-    EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
-    return r.model ? *r.model : conf::Model{};
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().front().to_string());
+    return r ? *r : conf::Model{};
 }
 
 TEST(MobileNodeCoreConfig, OneListPerHomeAgentAndEveryTimer) {
@@ -321,8 +321,8 @@ protected:
         std::filesystem::create_directories(dir_.path() / "nodes.d");
         for (const auto& [name, text] : nodes) dir_.write("nodes.d/" + name, text);
         auto r = conf::parse_file(dir_.write("ha.toml", main));
-        EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors.front().to_string());
-        return r.model ? *r.model : conf::Model{};
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().front().to_string());
+        return r ? *r : conf::Model{};
     }
 
     // Registers every node of the model with the cache (as its own identity).
