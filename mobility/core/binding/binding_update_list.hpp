@@ -120,6 +120,9 @@ struct BindingUpdateListState {
     PrefixMode prefix_mode = PrefixMode::explicit_mode;   // RFC 3963, after any fallback
     bool home_agent_unusable = false;                     // RFC 6275 sec. 11.7.3
     std::optional<mh::BindingAckStatus> final_status;
+    // An accepting BA arrived (RFC 5648 sec. 5.9): the home agent holds
+    // what the entries say, so no later BU sets the O flag.
+    bool mcoa_bootstrapped = false;
     // A deregistration from the home address is outstanding (RFC 6275
     // sec. 11.5.4): the restored list sends it from there again.
     bool returning_home = false;

@@ -12,6 +12,7 @@ BindingUpdateListState BindingUpdateList::state() const {
     s.prefix_mode = prefix_mode_;
     s.home_agent_unusable = unusable_;
     s.final_status = final_status_;
+    s.mcoa_bootstrapped = mcoa_bootstrapped_;
     for (const auto& [id, t] : transactions_)
         if (t.from_home && !t.binding_ids.empty()) s.returning_home = true;
     s.entries.reserve(entries_.size());
@@ -35,6 +36,10 @@ Actions BindingUpdateList::restore(BindingUpdateListState state, TimePoint now) 
     prefix_mode_ = state.prefix_mode;
     unusable_ = state.home_agent_unusable;
     final_status_ = state.final_status;
+    // Known bindings need no O flag to clear stale ones (RFC 5648 sec. 5.9);
+    // before the first accepting BA the first BU sets it, as at a start.
+    mcoa_bootstrapped_ = state.mcoa_bootstrapped;
+    bootstrap_transaction_.reset();
     // The key manager reports its SAs to the new process as to a fresh one.
     sas_ready_ = !config_.dynamic_keying;
     entries_.clear();

@@ -239,7 +239,7 @@ BindingUpdateListSnapshot read_binding_update_list(const json& doc) {
     Fields top(doc, "",
                {"format", "version", "kind", "taken-at", "home-address", "home-agent-address",
                 "sequence-number", "multiple-care-of-addresses", "bulk-registration", "prefix-mode",
-                "home-agent-unusable", "final-status", "returning-home", "entries"});
+                "home-agent-unusable", "final-status", "mcoa-bootstrapped", "returning-home", "entries"});
     BindingUpdateListSnapshot s;
     s.taken_at = read_time(top["taken-at"], "taken-at");
     s.home_address = top.address("home-address");
@@ -255,6 +255,7 @@ BindingUpdateListSnapshot read_binding_update_list(const json& doc) {
     st.home_agent_unusable = top.boolean("home-agent-unusable");
     if (auto status = top.optional_integer("final-status", 0, 255))
         st.final_status = static_cast<mh::BindingAckStatus>(*status);
+    st.mcoa_bootstrapped = top.boolean("mcoa-bootstrapped");
     st.returning_home = top.boolean("returning-home");
     const json& entries = top.array("entries");
     for (size_t i = 0; i < entries.size(); ++i) {
@@ -493,6 +494,7 @@ std::string encode(const BindingUpdateListSnapshot& s) {
     doc["prefix-mode"] = net::to_string(st.prefix_mode);
     doc["home-agent-unusable"] = st.home_agent_unusable;
     if (st.final_status) doc["final-status"] = static_cast<unsigned>(*st.final_status);
+    doc["mcoa-bootstrapped"] = st.mcoa_bootstrapped;
     doc["returning-home"] = st.returning_home;
     ordered_json entries = ordered_json::array();
     for (const auto& e : st.entries) {

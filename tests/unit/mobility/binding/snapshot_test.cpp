@@ -599,6 +599,7 @@ TEST_F(BulSnapshotTest, RoundTripInEveryState) {
     EXPECT_FALSE(j["entries"][3].contains("installed-care-of-address"));
     EXPECT_EQ(j["prefix-mode"], "explicit");
     EXPECT_FALSE(j.contains("final-status"));
+    EXPECT_EQ(j["mcoa-bootstrapped"], true);
 }
 
 TEST_F(BulSnapshotTest, RestorePicksUpEveryState) {
@@ -644,6 +645,9 @@ TEST_F(BulSnapshotTest, RestorePicksUpEveryState) {
     EXPECT_EQ(by_bid[4].lifetime, 0);
     EXPECT_GT(by_bid[2].lifetime, 0);
     for (const auto& b : bus) EXPECT_TRUE(sequence_greater(b.message.sequence_number, seq));
+    // RFC 5648 sec. 5.9: the home agent holds what the entries say; no BU
+    // after the restore overwrites the other bindings.
+    for (const auto& b : bus) EXPECT_FALSE(b.message.overwrite);
     EXPECT_EQ(again.sequence_number(), static_cast<uint16_t>(seq + 4));
     EXPECT_EQ(again.outstanding_binding_updates(), 4u);
     // No MIGRATE: 0 has no binding installed yet, 2 refreshes where it is.
@@ -762,7 +766,11 @@ TEST_F(BulSnapshotTest, MobileRouterPrefixModeAndFallbacksRoundTrip) {
     EXPECT_FALSE(again.bulk_registration());
     EXPECT_EQ(again.prefix_mode(), PrefixMode::implicit_mode);
     // Without bulk each binding has its own BU again (after its kernel state).
-    EXPECT_EQ(count_of<SendBindingUpdate>(settle(again, restored.value(), clock.now())), 2u);
+    // Nothing was ever accepted: the first one sets O (RFC 5648 sec. 5.9).
+    EXPECT_FALSE(s.state.mcoa_bootstrapped);
+    const auto bus = all_of<SendBindingUpdate>(settle(again, restored.value(), clock.now()));
+    ASSERT_EQ(bus.size(), 2u);
+    EXPECT_NE(bus[0].message.overwrite, bus[1].message.overwrite);
 
     // A configuration now explicit wins over the implicit mode of the snapshot.
     auto e = c;
