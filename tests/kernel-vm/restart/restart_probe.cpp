@@ -23,6 +23,7 @@
 #include "mobility/core/binding/snapshot.hpp"
 #include "mobility/core/dataplane/desired_state.hpp"
 #include "mobility/core/dataplane/executor.hpp"
+#include "tests/unit/mobility/dataplane/node_spd.hpp"
 
 namespace {
 
@@ -50,45 +51,10 @@ binding::BindingCacheConfig cache_config() {
     return c;
 }
 
-// BU in, BA out (transport, HAO / RH2), payload in tunnel mode to the care-of address.
-std::vector<conf::SpdEntry> spd(const net::Ipv6Address& hoa, uint32_t reqid) {
-    std::vector<conf::SpdEntry> out;
-    const auto h = net::Prefix{net::IpAddress{hoa}, 128};
-    const auto a = net::Prefix{net::IpAddress{ha}, 128};
-    conf::SpdEntry bu;
-    bu.direction = conf::Direction::in;
-    bu.selector = conf::Selector{h, a, conf::ip_proto_mh, conf::mh_binding_update};
-    bu.mip6_header = conf::Mip6Header::home_address_option;
-    bu.priority = 10;
-    bu.reqid = reqid;
-    out.push_back(bu);
-    conf::SpdEntry ba = bu;
-    ba.direction = conf::Direction::out;
-    ba.selector = conf::Selector{a, h, conf::ip_proto_mh, conf::mh_binding_acknowledgement};
-    ba.mip6_header = conf::Mip6Header::type2_routing_header;
-    out.push_back(ba);
-    conf::SpdEntry o;
-    o.mode = conf::IpsecMode::tunnel;
-    o.direction = conf::Direction::out;
-    o.priority = 100;
-    o.reqid = reqid + 1;
-    o.selector = conf::Selector{p6("::/0"), h, 0, std::nullopt};
-    o.tunnel_source = conf::Endpoint{false, ha};
-    o.tunnel_destination = conf::Endpoint{true, {}};
-    conf::SpdEntry i = o;
-    i.direction = conf::Direction::in;
-    i.selector = conf::Selector{h, p6("::/0"), 0, std::nullopt};
-    i.tunnel_source = conf::Endpoint{true, {}};
-    i.tunnel_destination = conf::Endpoint{false, ha};
-    out.push_back(o);
-    out.push_back(i);
-    return out;
-}
-
 dataplane::HomeAgentDataPlane plane() {
     dataplane::HomeAgentDataPlane p;
     p.home_link_interface = "home0";
-    for (uint32_t n = 0; n < 3; ++n) p.spd[hoas[n]] = spd(hoas[n], 0x10000 + 16 * n);
+    for (uint32_t n = 0; n < 3; ++n) p.spd[hoas[n]] = mobility::dataplane::testing::node_spd(hoas[n], ha, 0x10000 + 16 * n, true);
     return p;
 }
 

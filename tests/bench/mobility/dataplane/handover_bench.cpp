@@ -13,6 +13,7 @@
 #include "mobility/core/dataplane/executor.hpp"
 #include "mobility/kernel/fake/fake_kernel.hpp"
 #include "mobility/kernel/marks.hpp"
+#include "tests/unit/mobility/dataplane/node_spd.hpp"
 
 namespace nemokey::mobility::dataplane {
 namespace {
@@ -28,45 +29,6 @@ public:
         return {binding::AuthorizationVerdict::authorized, {}};
     }
 };
-
-// BU/BA in transport mode, the payload of the home address and the mobile
-// network prefix in tunnel mode to the care-of address.
-std::vector<conf::SpdEntry> spd(const net::Ipv6Address& hoa, const net::Ipv6Address& ha, bool home_agent) {
-    std::vector<conf::SpdEntry> out;
-    const auto h = net::Prefix{net::IpAddress{hoa}, 128};
-    const auto a = net::Prefix{net::IpAddress{ha}, 128};
-    conf::SpdEntry bu;
-    bu.direction = home_agent ? conf::Direction::in : conf::Direction::out;
-    bu.selector = conf::Selector{h, a, conf::ip_proto_mh, conf::mh_binding_update};
-    bu.mip6_header = conf::Mip6Header::home_address_option;
-    bu.reqid = 0x10000;
-    out.push_back(bu);
-    conf::SpdEntry ba = bu;
-    ba.direction = home_agent ? conf::Direction::out : conf::Direction::in;
-    ba.selector = conf::Selector{a, h, conf::ip_proto_mh, conf::mh_binding_acknowledgement};
-    ba.mip6_header = conf::Mip6Header::type2_routing_header;
-    out.push_back(ba);
-    for (const auto& from : {h, p6("2001:db8:300::/56")}) {
-        conf::SpdEntry o;
-        o.mode = conf::IpsecMode::tunnel;
-        o.reqid = 0x10001;
-        o.priority = 100;
-        conf::SpdEntry i = o;
-        o.direction = home_agent ? conf::Direction::in : conf::Direction::out;
-        i.direction = home_agent ? conf::Direction::out : conf::Direction::in;
-        o.selector = conf::Selector{from, p6("::/0"), 0, std::nullopt};
-        i.selector = conf::Selector{p6("::/0"), from, 0, std::nullopt};
-        const conf::Endpoint coa{true, {}};
-        const conf::Endpoint hae{false, ha};
-        o.tunnel_source = coa;
-        o.tunnel_destination = hae;
-        i.tunnel_source = hae;
-        i.tunnel_destination = coa;
-        out.push_back(o);
-        out.push_back(i);
-    }
-    return out;
-}
 
 struct Testbed {
     net::Ipv6Address ha = a6("2001:db8:1::1");
@@ -104,8 +66,8 @@ struct Testbed {
           ha_exec(ha_kernel, [this] { return desired_state(cache, ha_plane); }, false),
           mr_exec(mr_kernel, [this] { return desired_state(list, mr_plane); }, true) {
         ha_plane.home_link_interface = "home0";
-        ha_plane.spd[hoa] = spd(hoa, ha, true);
-        mr_plane.spd = spd(hoa, ha, false);
+        ha_plane.spd[hoa] = testing::node_spd(hoa, ha, 0x10000, true, {p6("2001:db8:300::/56")});
+        mr_plane.spd = testing::node_spd(hoa, ha, 0x10000, false, {p6("2001:db8:300::/56")});
         mr_plane.mobile_network_prefixes = {p6("2001:db8:300::/56")};
         ha_exec.start([](bool, size_t) {});
         mr_exec.start([](bool, size_t) {});

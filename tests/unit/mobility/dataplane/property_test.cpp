@@ -16,6 +16,7 @@
 #include "mobility/core/dataplane/executor.hpp"
 #include "mobility/kernel/fake/fake_kernel.hpp"
 #include "mobility/kernel/marks.hpp"
+#include "tests/unit/mobility/dataplane/node_spd.hpp"
 
 namespace nemokey::mobility::dataplane {
 namespace {
@@ -24,59 +25,10 @@ using namespace kernel;
 
 // Our objects as the fake kernel holds them.
 KernelObjects installed(const FakeKernel& k) { return marks::owned_only(k.objects()); }
+using dataplane::testing::node_spd;
 using binding::testing::addr;
 using binding::testing::prefix;
 using mh::BindingAckStatus;
-
-// A node's SPD entries, as conf::derive_plan makes them: BU/BA in transport
-// mode (with HAO and RH2), the payload in tunnel mode to the care-of address.
-std::vector<conf::SpdEntry> spd_of(const net::Ipv6Address& hoa, const net::Ipv6Address& ha, uint32_t reqid,
-                                   bool home_agent) {
-    std::vector<conf::SpdEntry> spd;
-    const auto h = net::Prefix{net::IpAddress{hoa}, 128};
-    const auto a = net::Prefix{net::IpAddress{ha}, 128};
-    conf::SpdEntry bu;
-    bu.direction = home_agent ? conf::Direction::in : conf::Direction::out;
-    bu.selector = conf::Selector{h, a, conf::ip_proto_mh, conf::mh_binding_update};
-    bu.mip6_header = conf::Mip6Header::home_address_option;
-    bu.priority = 10;
-    bu.reqid = reqid;
-    spd.push_back(bu);
-    conf::SpdEntry ba = bu;
-    ba.direction = home_agent ? conf::Direction::out : conf::Direction::in;
-    ba.selector = conf::Selector{a, h, conf::ip_proto_mh, conf::mh_binding_acknowledgement};
-    ba.mip6_header = conf::Mip6Header::type2_routing_header;
-    spd.push_back(ba);
-    conf::SpdEntry out;
-    out.traffic_class = conf::TrafficClass::payload;
-    out.direction = conf::Direction::out;
-    out.mode = conf::IpsecMode::tunnel;
-    out.priority = 100;
-    out.reqid = reqid + 1;
-    conf::SpdEntry in = out;
-    in.direction = conf::Direction::in;
-    const auto any = *net::Prefix::parse("::/0");
-    const conf::Endpoint coa{true, {}};
-    const conf::Endpoint ha_end{false, ha};
-    if (home_agent) {
-        out.selector = conf::Selector{any, h, 0, std::nullopt};
-        out.tunnel_source = ha_end;
-        out.tunnel_destination = coa;
-        in.selector = conf::Selector{h, any, 0, std::nullopt};
-        in.tunnel_source = coa;
-        in.tunnel_destination = ha_end;
-    } else {
-        out.selector = conf::Selector{h, any, 0, std::nullopt};
-        out.tunnel_source = coa;
-        out.tunnel_destination = ha_end;
-        in.selector = conf::Selector{any, h, 0, std::nullopt};
-        in.tunnel_source = ha_end;
-        in.tunnel_destination = coa;
-    }
-    spd.push_back(out);
-    spd.push_back(in);
-    return spd;
-}
 
 class Authorized : public binding::Authorizer {
 public:
@@ -168,6 +120,24 @@ struct Loop {
         return operations;
     }
 
+    // Restart: a new process with the same core state needs no operation
+    // when the kernel holds it, and only the difference otherwise; then
+    // shutdown leaves nothing of ours and another owner's route alone.
+    void restart_and_shut_down(const RouteId& foreign) {
+        *injecting = false;
+        if (dirty) restart();
+        EXPECT_EQ(restart(), 0u);
+        const auto before = installed(kernel);
+        if (!before.routes.empty()) {
+            kernel.foreign().routes.erase(before.routes.begin()->first);   // lost behind our back
+            EXPECT_EQ(restart(), 1u);
+            EXPECT_EQ(installed(kernel), before);
+        }
+        EXPECT_TRUE(shut_down());
+        EXPECT_TRUE(installed(kernel).empty());
+        EXPECT_TRUE(kernel.objects().routes.contains(foreign)) << "another owner's route was touched";
+    }
+
     bool shut_down() {
         *injecting = false;
         bool ok = false;
@@ -196,7 +166,7 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
     const net::Ipv6Address coas[] = {addr("2001:db8:a::1"), addr("2001:db8:b::1"), addr("2001:db8:c::1")};
     HomeAgentDataPlane plane;
     plane.home_link_interface = "home0";
-    for (unsigned i = 0; i < 3; ++i) plane.spd[hoas[i]] = spd_of(hoas[i], ha, 0x10000 + 16 * i, true);
+    for (unsigned i = 0; i < 3; ++i) plane.spd[hoas[i]] = node_spd(hoas[i], ha, 0x10000 + 16 * i, true);
     Authorized auth;
     binding::BindingCacheConfig c;
     c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
@@ -257,21 +227,7 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
             ASSERT_EQ(installed(kernel), desired_state(bc, plane));
         }
     }
-    // Restart: a new process with the same core state needs no operation
-    // when the kernel holds it, and only the difference otherwise.
-    *loop.injecting = false;
-    if (loop.dirty) loop.restart();
-    EXPECT_EQ(loop.restart(), 0u);
-    const auto before = installed(kernel);
-    if (!before.routes.empty()) {
-        kernel.foreign().routes.erase(before.routes.begin()->first);   // lost behind our back
-        EXPECT_EQ(loop.restart(), 1u);
-        EXPECT_EQ(installed(kernel), before);
-    }
-    // Shutdown: desired = nothing.
-    EXPECT_TRUE(loop.shut_down());
-    EXPECT_TRUE(installed(kernel).empty());
-    EXPECT_TRUE(kernel.objects().routes.contains(foreign_route().id)) << "another owner's route was touched";
+    loop.restart_and_shut_down(foreign_route().id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, HomeAgentProperty, ::testing::Range(1u, 101u));
@@ -294,7 +250,7 @@ TEST_P(MobileRouterProperty, KernelHoldsExactlyTheDesiredState) {
     binding::BindingUpdateList bul(c);
     MobileDataPlane plane;
     plane.mobile_network_prefixes = c.mobile_network_prefixes;
-    plane.spd = spd_of(hoa, ha, 0x20000, false);
+    plane.spd = node_spd(hoa, ha, 0x20000, false);
     FakeKernel kernel({"lo", "home0"});
     kernel.foreign().routes.emplace(foreign_route().id, foreign_route());
     Loop<binding::BindingUpdateList, MobileDataPlane> loop{bul, plane, kernel, rng, true};
@@ -330,21 +286,7 @@ TEST_P(MobileRouterProperty, KernelHoldsExactlyTheDesiredState) {
         }
         if (bul.home_agent_unusable()) break;
     }
-    // Restart: a new process with the same core state needs no operation
-    // when the kernel holds it, and only the difference otherwise.
-    *loop.injecting = false;
-    if (loop.dirty) loop.restart();
-    EXPECT_EQ(loop.restart(), 0u);
-    const auto before = installed(kernel);
-    if (!before.routes.empty()) {
-        kernel.foreign().routes.erase(before.routes.begin()->first);   // lost behind our back
-        EXPECT_EQ(loop.restart(), 1u);
-        EXPECT_EQ(installed(kernel), before);
-    }
-    // Shutdown: desired = nothing.
-    EXPECT_TRUE(loop.shut_down());
-    EXPECT_TRUE(installed(kernel).empty());
-    EXPECT_TRUE(kernel.objects().routes.contains(foreign_route().id)) << "another owner's route was touched";
+    loop.restart_and_shut_down(foreign_route().id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, MobileRouterProperty, ::testing::Range(1u, 101u));
