@@ -436,7 +436,11 @@ void BindingUpdateList::install(BulEntry& e, Actions& out) {
         out.push_back(InstallBinding{config_.home_address, e.care_of_address,
                                      config_.home_agent_address, e.binding_id,
                                      config_.mobile_router, lifetime});
-        if (config_.mobile_router && !config_.mobile_network_prefixes.empty())
+        // RFC 3963 sec. 5: one route per prefix, whatever the number of
+        // bindings (RFC 5648): only the first installed binding adds them.
+        bool routed = false;
+        for (const auto& [id, other] : entries_) routed = routed || (&other != &e && other.installed_care_of_address);
+        if (config_.mobile_router && !config_.mobile_network_prefixes.empty() && !routed)
             out.push_back(AddRoutes{config_.home_address, e.care_of_address,
                                     config_.mobile_network_prefixes});
     } else {
@@ -453,9 +457,18 @@ void BindingUpdateList::install(BulEntry& e, Actions& out) {
 
 void BindingUpdateList::uninstall(BulEntry& e, Actions& out) {
     if (!e.installed_care_of_address) return;
-    if (config_.mobile_router && !config_.mobile_network_prefixes.empty())
-        out.push_back(RemoveRoutes{config_.home_address, *e.installed_care_of_address,
-                                   config_.mobile_network_prefixes});
+    if (config_.mobile_router && !config_.mobile_network_prefixes.empty()) {
+        // The routes stay while another binding is installed (re-pointed at it).
+        const BulEntry* next = nullptr;
+        for (const auto& [id, other] : entries_)
+            if (&other != &e && other.installed_care_of_address && !next) next = &other;
+        if (next)
+            out.push_back(AddRoutes{config_.home_address, *next->installed_care_of_address,
+                                    config_.mobile_network_prefixes});
+        else
+            out.push_back(RemoveRoutes{config_.home_address, *e.installed_care_of_address,
+                                       config_.mobile_network_prefixes});
+    }
     out.push_back(RemoveBinding{config_.home_address, *e.installed_care_of_address,
                                 config_.home_agent_address, e.binding_id});
     e.installed_care_of_address.reset();

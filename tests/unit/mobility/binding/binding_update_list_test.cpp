@@ -1002,3 +1002,31 @@ TEST_F(BulOverwriteTest, OnlyTheBootstrappingBindingUpdateCarriesO) {
 
 }  // namespace
 }  // namespace nemokey::mobility::binding
+
+namespace nemokey::mobility::binding {
+namespace {
+
+class BulNemoMcoaTest : public BulTest {};
+
+TEST_F(BulNemoMcoaTest, OneRoutePerPrefixWhateverTheNumberOfBindings) {
+    auto c = config();
+    c.mobile_router = true;
+    c.mobile_network_prefixes = {prefix("2001:db8:300::/56")};
+    c.multiple_care_of_addresses = true;
+    c.bulk_registration = true;
+    BindingUpdateList bul(c);
+    auto out = settle(bul, bul.handle(CareOfAddressesAvailable{{{1, coa1}, {2, coa2}}}, clock.now()), clock.now());
+    auto m = ba(BindingAckStatus::accepted, only<SendBindingUpdate>(out).message.sequence_number, 150, false, true);
+    auto acked = ack(bul, m);
+    EXPECT_EQ(count_of<InstallBinding>(acked), 2u);
+    EXPECT_EQ(count_of<AddRoutes>(acked), 1u) << "the review's probe: one route per care-of address";
+    // The binding that carries the routes goes: they are re-pointed, not removed.
+    auto lost = settle(bul, bul.handle(CareOfAddressLost{1}, clock.now()), clock.now());
+    auto dereg = ack(bul, ba(BindingAckStatus::accepted, only<SendBindingUpdate>(lost).message.sequence_number, 0,
+                             false, true));
+    EXPECT_EQ(count_of<RemoveRoutes>(dereg), 0u);
+    EXPECT_EQ(only<AddRoutes>(dereg).care_of_address, coa2);
+}
+
+}  // namespace
+}  // namespace nemokey::mobility::binding
