@@ -344,8 +344,12 @@ void GenericMovementDetector::select_primary(const std::vector<Candidate>& all,
         // as working, with the rank it had.
         const Candidate* held = &primary_->chosen;
         const Candidate* best = held;
-        for (const auto& c : all)
-            if (settled(c) && better(c, *best, held)) best = &c;
+        for (const auto& c : all) {
+            // Its link was going down as well: any link that is not going will do.
+            if (held->leaving ? !c.leaving && (best == held || better(c, *best, nullptr))
+                              : settled(c) && better(c, *best, held))
+                best = &c;
+        }
         if (best != held)
             switch_primary(*best, *why_unusable(held->interface, held->address),
                            *primary_->lost_since, out);
@@ -458,11 +462,22 @@ void GenericMovementDetector::select_per_interface(const std::vector<Candidate>&
         available.care_of_addresses.emplace_back(binding_id_of(name), c.address);
         reported_[name] = Selection{c, std::nullopt, false};
     };
+    auto gain = [&](const std::string& name, const Candidate& c) {
+        if (left_home_)
+            add_available(name, c, left_home_->first, std::max(c.since, left_home_->second), nullptr);
+        else
+            add_available(name, c,
+                          first ? MovementReason::first_care_of_address
+                                : MovementReason::care_of_address_available,
+                          c.since, nullptr);
+    };
+    std::vector<const Candidate*> last_resort;
     struct Pending {
         std::string interface;
         MovementReason reason;
         TimePoint observed_at;
         bool leaving;
+        const Candidate* fallback;   // an address of the same interface going down
     };
     std::vector<Pending> pending;
 
@@ -473,19 +488,14 @@ void GenericMovementDetector::select_per_interface(const std::vector<Candidate>&
             if (c.interface == name && !c.home) mine.push_back(&c);
         auto rep = reported_.find(name);
         if (rep == reported_.end()) {
+            // A new care-of address waits to settle only while another works.
             const Candidate* best = nullptr;
             for (const auto* c : mine)
-                if (!c->leaving && (!best || better(*c, *best, nullptr))) best = c;
-            // A new care-of address waits to settle only while another works.
+                if (!best || better(*c, *best, nullptr)) best = c;
             if (!best || (any_working && !settled(*best))) continue;
-            if (left_home_)
-                add_available(name, *best, left_home_->first, std::max(best->since, left_home_->second),
-                              nullptr);
-            else
-                add_available(name, *best,
-                              first ? MovementReason::first_care_of_address
-                                    : MovementReason::care_of_address_available,
-                              best->since, nullptr);
+            // An interface going down only when nothing else works (below).
+            if (best->leaving) last_resort.push_back(best);
+            else gain(name, *best);
             continue;
         }
         Selection& r = rep->second;
@@ -510,20 +520,35 @@ void GenericMovementDetector::select_per_interface(const std::vector<Candidate>&
                               std::max(best->since, current->since), &previous);
             }
         } else if (current) {
-            pending.push_back({name, MovementReason::link_going_down, current->since, true});
-        } else if (now_ >= *r.lost_since + config_.loss_hold_down) {
+            pending.push_back({name, MovementReason::link_going_down, current->since, true, nullptr});
+        } else if (now_ < *r.lost_since + config_.loss_hold_down) {
+            // Held, with the rank it had: only a settled better one replaces it.
+            const Candidate* best = &r.chosen;
+            for (const auto* c : mine)
+                if (settled(*c) && better(*c, *best, &r.chosen)) best = c;
+            if (best != &r.chosen) {
+                const Selection previous = r;
+                add_available(name, *best, *why_unusable(name, previous.chosen.address),
+                              *previous.lost_since, &previous);
+            }
+        } else {
             const MovementReason why = *why_unusable(name, r.chosen.address);
             const Candidate* best = nullptr;
             for (const auto* c : mine)
                 if (!best || better(*c, *best, nullptr)) best = c;
-            if (best) {
+            if (best && !best->leaving) {
                 const Selection previous = r;
                 add_available(name, *best, why, *previous.lost_since, &previous);
             } else {
-                pending.push_back({name, why, *r.lost_since, false});
+                pending.push_back({name, why, *r.lost_since, false, best});
             }
         }
     }
+
+    bool working_now = false;
+    for (const auto& [name, s] : reported_) working_now = working_now || working(name, s);
+    if (!working_now)
+        for (const auto* c : last_resort) gain(c->interface, *c);
 
     std::vector<MovementOutput> losses;
     for (const auto& p : pending) {
@@ -544,6 +569,9 @@ void GenericMovementDetector::select_per_interface(const std::vector<Candidate>&
             losses.push_back(std::move(d));
             losses.push_back(binding::CareOfAddressLost{binding_id_of(p.interface)});
             reported_.erase(p.interface);
+        } else if (p.fallback) {
+            const Selection previous = r;
+            add_available(p.interface, *p.fallback, p.reason, p.observed_at, &previous);
         } else if (!p.leaving && !r.lost_recorded) {
             r.lost_recorded = true;
             d.kind = DecisionKind::lost_without_alternative;
