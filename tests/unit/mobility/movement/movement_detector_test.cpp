@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <functional>
+#include <random>
 #include <string_view>
+#include <tuple>
 
 namespace nemokey::mobility::movement {
 namespace {
@@ -674,6 +677,438 @@ TEST(MovementDetector, KernelEventsAndBindingEvents) {
     EXPECT_STREQ(to_string(MovementReason::default_router_unreachable), "default-router-unreachable");
     EXPECT_STREQ(to_string(DecisionKind::returned_home), "returned-home");
 }
+
+// ---- Randomized property test ----
+
+std::string describe(const MovementInput& in) {
+    if (auto* e = std::get_if<kernel::LinkChanged>(&in))
+        return "link " + e->interface + (e->removed ? " removed" : "") + (e->up ? " up" : " down") +
+               (e->carrier ? " carrier" : "");
+    if (auto* e = std::get_if<kernel::AddressChanged>(&in))
+        return "address " + e->interface + " " + net::to_string(e->address.address) +
+               (e->tentative ? " tentative" : "") + (e->optimistic ? " optimistic" : "") +
+               (e->deprecated ? " deprecated" : "") + (e->duplicate ? " duplicate" : "") +
+               (e->home_address ? " home" : "") + (e->removed ? " removed" : "");
+    if (auto* e = std::get_if<kernel::RouteChanged>(&in))
+        return "route " + e->device + " table " + std::to_string(e->id.table) + " metric " +
+               std::to_string(e->id.metric) + " via " + (e->gateway ? net::to_string(*e->gateway) : "-") +
+               (e->removed ? " removed" : "");
+    if (auto* e = std::get_if<kernel::NeighbourChanged>(&in))
+        return "neighbour " + e->interface + " " + net::to_string(e->address) + (e->router ? " router" : "") +
+               (e->reachable ? " reachable" : "") + (e->failed ? " failed" : "") + (e->removed ? " removed" : "");
+    if (auto* e = std::get_if<LinkLayerTrigger>(&in))
+        return "trigger " + e->interface +
+               (e->event == LinkLayerEvent::link_going_down ? " going-down" : " link-up");
+    return "timer";
+}
+
+std::string describe(const MovementOutput& out) {
+    if (auto* o = std::get_if<binding::MovedToCareOfAddress>(&out))
+        return "Moved " + o->care_of_address.to_string();
+    if (auto* o = std::get_if<binding::CareOfAddressesAvailable>(&out)) {
+        std::string s = "Available";
+        for (const auto& [bid, a] : o->care_of_addresses) s += " " + std::to_string(bid) + "=" + a.to_string();
+        return s;
+    }
+    if (auto* o = std::get_if<binding::CareOfAddressLost>(&out)) return "Lost " + std::to_string(o->binding_id);
+    if (std::holds_alternative<binding::ReturnedHome>(out)) return "ReturnedHome";
+    if (auto* o = std::get_if<MovementDecision>(&out))
+        return std::string("record ") + to_string(o->kind) + " " + to_string(o->reason) + " " + o->interface;
+    if (auto* o = std::get_if<ArmMovementTimer>(&out))
+        return "arm " + std::to_string(o->at.time_since_epoch().count());
+    if (std::holds_alternative<CancelMovementTimer>(out)) return "cancel";
+    return "verify";
+}
+
+// The rules of usability restated plainly (header comment of
+// movement_detector.hpp), fed the same inputs as the detector.
+class Oracle {
+public:
+    explicit Oracle(const MovementDetectorConfig& c) : config_(c) {
+        for (const auto& i : c.interfaces) interfaces_[i.name].config = i;
+    }
+
+    void apply(const MovementInput& input, TimePoint now) {
+        if (auto* e = std::get_if<kernel::LinkChanged>(&input)) {
+            auto* s = find(e->interface);
+            if (!s) return;
+            if (e->removed) {
+                *s = Interface{s->config, {}, {}, {}, {}, {}, {}, {}};
+                return;
+            }
+            s->exists = true;
+            s->up = e->up;
+            s->carrier = e->carrier;
+            if (!e->up) {
+                s->routers.clear();
+                s->failed.clear();
+            }
+            if (!e->up || !e->carrier) s->going_until.reset();
+        } else if (auto* e = std::get_if<kernel::AddressChanged>(&input)) {
+            auto* s = find(e->interface);
+            const auto a = std::get<Ipv6Address>(e->address.address);
+            if (!s || a.is_link_local()) return;
+            if (e->removed || e->home_address) s->addresses.erase(a);
+            else s->addresses[a] = Flags{e->tentative, e->optimistic, e->deprecated, e->duplicate, false};
+        } else if (auto* e = std::get_if<kernel::RouteChanged>(&input)) {
+            auto* s = find(e->device);
+            if (!s || e->id.table != 254) return;
+            std::optional<Ipv6Address> gw;
+            if (e->gateway) gw = std::get<Ipv6Address>(*e->gateway);
+            auto key = std::make_tuple(e->id.metric, gw);
+            if (e->removed) {
+                s->routers.erase(key);
+            } else if (s->routers.insert(key).second && gw) {
+                s->failed.erase(*gw);
+            }
+        } else if (auto* e = std::get_if<kernel::NeighbourChanged>(&input)) {
+            auto* s = find(e->interface);
+            if (!s || e->removed) return;
+            const auto a = std::get<Ipv6Address>(e->address);
+            bool gateway = false;
+            for (const auto& r : s->routers) gateway = gateway || std::get<1>(r) == a;
+            if (e->failed && (e->router || gateway)) s->failed.insert(a);
+            else if (!e->failed && e->reachable) s->failed.erase(a);
+        } else if (auto* e = std::get_if<LinkLayerTrigger>(&input)) {
+            auto* s = find(e->interface);
+            if (!s) return;
+            if (e->event == LinkLayerEvent::link_going_down) s->going_until = now + config_.link_going_down_lifetime;
+            else s->going_until.reset();
+        }
+    }
+
+    bool usable(const std::string& name, const Ipv6Address& a) const {
+        auto it = interfaces_.find(name);
+        if (it == interfaces_.end()) return false;
+        const Interface& s = it->second;
+        if (!s.exists || !s.up || !s.carrier) return false;
+        auto f = s.addresses.find(a);
+        if (f == s.addresses.end() || f->second.duplicate) return false;
+        if (f->second.tentative && !f->second.optimistic) return false;
+        for (const auto& r : s.routers)
+            if (!std::get<1>(r) || !s.failed.contains(*std::get<1>(r))) return true;
+        return false;
+    }
+    bool leaving(const std::string& name, TimePoint now) const {
+        auto& s = interfaces_.at(name);
+        return s.going_until && now < *s.going_until;
+    }
+    bool home(const Ipv6Address& a) const { return config_.home_prefixes[0].contains(net::IpAddress{a}); }
+
+    struct Candidate {
+        std::string interface;
+        Ipv6Address address;
+        std::tuple<bool, bool, uint8_t, bool> rank;
+    };
+    // Usable addresses that may be chosen (RFC 5648: foreign ones only on
+    // interfaces with a binding id).
+    std::vector<Candidate> candidates(TimePoint now) const {
+        const bool mcoa = config_.multiple_care_of_addresses();
+        std::vector<Candidate> v;
+        for (const auto& [name, s] : interfaces_)
+            for (const auto& [a, f] : s.addresses) {
+                if (!usable(name, a)) continue;
+                if (mcoa && !home(a) && !s.config.binding_id) continue;
+                v.push_back({name, a, {!leaving(name, now), !f.deprecated, s.config.preference, home(a)}});
+            }
+        return v;
+    }
+    std::tuple<bool, bool, uint8_t, bool> rank(const std::string& name, const Ipv6Address& a,
+                                               TimePoint now) const {
+        auto& s = interfaces_.at(name);
+        return {!leaving(name, now), !s.addresses.at(a).deprecated, s.config.preference, home(a)};
+    }
+    std::string interface_of(uint16_t bid) const {
+        for (const auto& [name, s] : interfaces_)
+            if (s.config.binding_id == bid) return name;
+        return {};
+    }
+
+private:
+    struct Interface {
+        AccessInterface config;
+        bool exists = false, up = false, carrier = false;
+        std::map<Ipv6Address, Flags> addresses;
+        std::set<std::tuple<uint32_t, std::optional<Ipv6Address>>> routers;
+        std::set<Ipv6Address> failed;
+        std::optional<TimePoint> going_until;
+    };
+    Interface* find(const std::string& name) {
+        auto it = interfaces_.find(name);
+        return it == interfaces_.end() ? nullptr : &it->second;
+    }
+    MovementDetectorConfig config_;
+    std::map<std::string, Interface> interfaces_;
+};
+
+class MovementProperty : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(MovementProperty, ChosenCareOfAddressIsAlwaysUsable) {
+    std::mt19937 rng(GetParam());
+    auto pick = [&](unsigned n) { return rng() % n; };
+    auto chance = [&](unsigned percent) { return pick(100) < percent; };
+
+    const bool mcoa = chance(50);
+    MovementDetectorConfig c;
+    c.interfaces = {{"eth0", 20, mcoa ? std::optional<uint16_t>(1) : std::nullopt},
+                    {"wlan0", 10, mcoa ? std::optional<uint16_t>(2) : std::nullopt},
+                    {"wwan0", 10, mcoa && chance(50) ? std::optional<uint16_t>(3) : std::nullopt}};
+    c.home_prefixes = {prefix("2001:db8:1::/64")};
+    const Duration settles[] = {Duration{0}, Duration{200}, Duration{500}};
+    c.gain_settle = settles[pick(3)];
+    c.loss_hold_down = chance(30) ? Duration{300} : Duration{0};
+    c.link_going_down_lifetime = Duration{1000};
+    const std::string names[] = {"eth0", "wlan0", "wwan0"};
+    const char* pools[3][4] = {{"2001:db8:a::1", "2001:db8:a::2", "2001:db8:1::11", "fe80::11"},
+                               {"2001:db8:b::1", "2001:db8:b::2", "2001:db8:1::12", "fe80::12"},
+                               {"2001:db8:c::1", "2001:db8:c::2", "2001:db8:1::13", "fe80::13"}};
+    const char* routers[] = {"fe80::1", "fe80::2"};
+
+    GenericMovementDetector d(c);
+    Oracle o(c);
+    TimePoint now{milliseconds{1000}};
+    std::optional<TimePoint> armed;
+    // What the binding update list was told.
+    std::optional<Ipv6Address> told_coa;       // single registration
+    bool told_home = false;
+    std::map<uint16_t, Ipv6Address> told;      // RFC 5648: per binding id
+    // Since when the chosen one has been unusable (per the oracle).
+    std::optional<std::pair<std::string, Ipv6Address>> watched;
+    std::optional<TimePoint> unusable_since;
+    std::map<uint16_t, std::pair<Ipv6Address, TimePoint>> bid_unusable_since;
+    size_t binding_events = 0;
+
+    auto working_binding = [&](uint16_t bid) {
+        auto it = told.find(bid);
+        if (it == told.end()) return false;
+        const auto name = o.interface_of(bid);
+        return o.usable(name, it->second) && !o.leaving(name, now);
+    };
+
+    std::deque<std::string> history;   // the last steps, printed with a failure
+    auto feed = [&](const MovementInput& in) {
+        o.apply(in, now);
+        const auto out = d.handle(in, now);
+        std::string line = std::to_string(now.time_since_epoch().count()) + " " + describe(in) + " ->";
+        for (const auto& x : out) line += " [" + describe(x) + "]";
+        if (const auto st = d.status(); st.care_of_address)
+            line += " (" + st.interface + " " + st.care_of_address->to_string() + (st.at_home ? " home)" : ")");
+        history.push_back(std::move(line));
+        if (history.size() > 40) history.pop_front();
+        SCOPED_TRACE([&] {
+            std::string h = "recent steps:";
+            for (const auto& l : history) h += "\n  " + l;
+            return h;
+        }());
+        for (size_t i = 0; i < out.size(); ++i) {
+            const auto& x = out[i];
+            if (auto* a = std::get_if<ArmMovementTimer>(&x)) {
+                ASSERT_GT(a->at, now);
+                armed = a->at;
+            }
+            if (std::holds_alternative<CancelMovementTimer>(x)) armed.reset();
+            if (binding_event(x)) {
+                ++binding_events;
+                ASSERT_GT(i, 0u);
+                ASSERT_TRUE(std::holds_alternative<MovementDecision>(out[i - 1]))
+                    << "every binding event has its record";
+            }
+            if (auto* m = std::get_if<binding::MovedToCareOfAddress>(&x)) {
+                ASSERT_FALSE(mcoa);
+                ASSERT_EQ(m->binding_id, 0);
+                bool ok = false;
+                for (const auto& n : names) ok = ok || o.usable(n, m->care_of_address);
+                ASSERT_TRUE(ok) << "moved to an unusable care-of address " << m->care_of_address.to_string();
+                ASSERT_FALSE(o.home(m->care_of_address));
+                ASSERT_FALSE(!told_home && told_coa == m->care_of_address) << "a movement to where it is";
+                told_coa = m->care_of_address;
+                told_home = false;
+            }
+            if (std::holds_alternative<binding::ReturnedHome>(x)) {
+                ASSERT_FALSE(told_home) << "returned home twice";
+                bool ok = false;
+                for (const auto& cand : o.candidates(now)) ok = ok || o.home(cand.address);
+                ASSERT_TRUE(ok) << "returned home without a usable home-link address";
+                told_home = true;
+                told.clear();
+            }
+            if (auto* a = std::get_if<binding::CareOfAddressesAvailable>(&x)) {
+                ASSERT_TRUE(mcoa);
+                ASSERT_FALSE(a->care_of_addresses.empty());
+                for (const auto& [bid, coa] : a->care_of_addresses) {
+                    const auto name = o.interface_of(bid);
+                    ASSERT_FALSE(name.empty()) << "unknown binding id " << bid;
+                    ASSERT_TRUE(o.usable(name, coa)) << "unusable " << coa.to_string() << " on " << name;
+                    ASSERT_FALSE(o.home(coa));
+                    ASSERT_NE(told[bid], coa) << "reported again";
+                    told[bid] = coa;
+                }
+                told_home = false;
+            }
+            if (auto* l = std::get_if<binding::CareOfAddressLost>(&x)) {
+                ASSERT_TRUE(told.contains(l->binding_id));
+                told.erase(l->binding_id);
+                bool other = false;
+                for (const auto& [bid, coa] : told) other = other || working_binding(bid);
+                ASSERT_TRUE(other) << "the last binding was deregistered";
+            }
+        }
+
+        // Per step: the chosen care-of address is usable, unless nothing is
+        // or the hold-down has not run out.
+        const auto st = d.status();
+        const auto candidates = o.candidates(now);
+        if (!mcoa) {
+            ASSERT_EQ(st.at_home, told_home);
+            if (!told_home) {
+                ASSERT_EQ(st.care_of_address, told_coa);
+            }
+            if (!st.care_of_address) {
+                ASSERT_TRUE(candidates.empty()) << "a usable address and none chosen";
+                return;
+            }
+            auto key = std::make_pair(st.interface, *st.care_of_address);
+            if (watched != key) unusable_since.reset();
+            watched = key;
+            if (o.usable(st.interface, *st.care_of_address)) {
+                unusable_since.reset();
+                if (o.leaving(st.interface, now)) {
+                    for (const auto& cand : candidates)
+                        ASSERT_TRUE(o.leaving(cand.interface, now))
+                            << "stays on a link going down while " << cand.interface << " works";
+                }
+            } else {
+                if (!unusable_since) unusable_since = now;
+                if (now >= *unusable_since + c.loss_hold_down) {
+                    ASSERT_TRUE(candidates.empty())
+                        << "kept unusable " << st.care_of_address->to_string() << " on " << st.interface;
+                }
+            }
+            return;
+        }
+        ASSERT_EQ(st.at_home, told_home);
+        if (st.at_home) {
+            ASSERT_TRUE(told.empty());
+            return;
+        }
+        bool any_working = false;
+        for (const auto& [bid, coa] : told) any_working = any_working || working_binding(bid);
+        for (const auto& [bid, coa] : told) {
+            const auto name = o.interface_of(bid);
+            if (o.usable(name, coa)) {
+                bid_unusable_since.erase(bid);
+                if (o.leaving(name, now)) {
+                    bool other = false;
+                    for (const auto& [b2, c2] : told) other = other || (b2 != bid && working_binding(b2));
+                    ASSERT_FALSE(other) << name << " is going down and another binding works";
+                }
+                continue;
+            }
+            auto& since = bid_unusable_since[bid];
+            if (since.first != coa || since.second == TimePoint{}) since = {coa, now};
+            if (now < since.second + c.loss_hold_down) continue;
+            for (const auto& cand : candidates)
+                ASSERT_FALSE(cand.interface == name && !o.home(cand.address))
+                    << "binding " << bid << " kept on an unusable address while "
+                    << cand.address.to_string() << " works on " << name;
+            bool other = false;
+            for (const auto& [b2, c2] : told) other = other || (b2 != bid && working_binding(b2));
+            ASSERT_FALSE(other) << "binding " << bid << " not deregistered";
+        }
+        if (!any_working) {
+            // (An interface with a binding follows the rules above.)
+            for (const auto& cand : candidates) {
+                const auto& bid = c.interfaces[cand.interface == "eth0" ? 0 : cand.interface == "wlan0" ? 1 : 2].binding_id;
+                if (bid && told.contains(*bid)) continue;
+                ASSERT_TRUE(o.home(cand.address) || o.leaving(cand.interface, now))
+                    << "nothing registered works, yet " << cand.address.to_string() << " does";
+            }
+        }
+    };
+    auto advance = [&](milliseconds step) {
+        const TimePoint until = now + step;
+        while (armed && *armed <= until) {
+            now = *armed;
+            armed.reset();
+            feed(MovementTimerExpired{});
+            if (::testing::Test::HasFatalFailure()) return;
+        }
+        now = until;
+    };
+
+    for (int step = 0; step < 400 && !::testing::Test::HasFatalFailure(); ++step) {
+        const unsigned i = pick(3);
+        const std::string& name = chance(3) ? std::string("lo") : names[i];
+        switch (pick(7)) {
+            case 0: {
+                const bool up = chance(85);
+                if (chance(3)) feed(kernel::LinkChanged{name, 0, false, false, true});
+                else feed(kernel::LinkChanged{name, 0, up, up && chance(85), false});
+                break;
+            }
+            case 1:
+            case 2: {
+                const char* a = pools[i][pick(4)];
+                feed(kernel::AddressChanged{name, net::Prefix{addr(a), 64}, chance(25), chance(20), chance(15),
+                                            chance(7), chance(5), chance(15)});
+                break;
+            }
+            case 3: {
+                kernel::RouteChanged r;
+                r.id.table = chance(85) ? 254 : 100;
+                r.id.destination = prefix("::/0");
+                r.id.metric = chance(80) ? 1024 : 100;
+                r.device = name;
+                if (!chance(10)) r.gateway = net::IpAddress{addr(routers[pick(2)])};
+                r.removed = chance(25);
+                feed(r);
+                break;
+            }
+            case 4: {
+                const bool failed = chance(25);
+                feed(kernel::NeighbourChanged{name, net::IpAddress{addr(routers[pick(2)])}, chance(80),
+                                              !failed && chance(80), failed, chance(20)});
+                break;
+            }
+            case 5:
+                feed(LinkLayerTrigger{name, chance(40) ? LinkLayerEvent::link_going_down
+                                                       : LinkLayerEvent::link_up});
+                break;
+            default: advance(milliseconds{pick(700)}); break;
+        }
+    }
+    if (::testing::Test::HasFatalFailure()) return;
+
+    RecordProperty("binding_events", std::to_string(binding_events));
+    // Quiet: after every timer ran, the choice is the best there is.
+    for (int n = 0; n < 100 && armed; ++n) advance(*armed - now);
+    ASSERT_FALSE(armed);
+    const auto st = d.status();
+    const auto candidates = o.candidates(now);
+    if (candidates.empty()) return;
+    auto best = candidates.front().rank;
+    for (const auto& cand : candidates) best = std::max(best, cand.rank);
+    if (!mcoa) {
+        ASSERT_TRUE(st.care_of_address);
+        ASSERT_TRUE(o.usable(st.interface, *st.care_of_address));
+        EXPECT_EQ(o.rank(st.interface, *st.care_of_address, now), best);
+        return;
+    }
+    ASSERT_EQ(st.at_home, std::get<3>(best));
+    if (st.at_home) return;
+    for (const auto& i : c.interfaces) {
+        if (!i.binding_id) continue;
+        std::optional<std::tuple<bool, bool, uint8_t, bool>> mine;
+        for (const auto& cand : candidates)
+            if (cand.interface == i.name && !o.home(cand.address)) mine = std::max(mine.value_or(cand.rank), cand.rank);
+        if (!mine) continue;
+        ASSERT_TRUE(told.contains(*i.binding_id)) << i.name << " has a usable address and no binding";
+        ASSERT_TRUE(o.usable(i.name, told[*i.binding_id]));
+        EXPECT_EQ(o.rank(i.name, told[*i.binding_id], now), *mine);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, MovementProperty, ::testing::Range(1u, 301u));
 
 }  // namespace
 }  // namespace nemokey::mobility::movement
