@@ -60,10 +60,6 @@
 #include "mobility/core/binding/time.hpp"
 #include "mobility/kernel/kernel.hpp"
 
-namespace nemokey::conf {
-struct Model;
-}
-
 namespace nemokey::mobility::movement {
 
 using binding::Duration;
@@ -101,10 +97,8 @@ struct MovementDetectorConfig {
     bool multiple_care_of_addresses() const;
 };
 
-// The access interfaces ([[interface]]: name, preference, binding-id) and
-// the home prefix of a mobile node's or router's configuration; the times
-// keep their defaults (movement_config.cpp).
-MovementDetectorConfig movement_detector_config(const conf::Model& model);
+// From the configuration model: mobility/core/config/core_config.hpp
+// (movement_detector_core_config).
 
 // ---- Inputs ----
 

@@ -5,8 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include "conf/model.hpp"
-
 #include <deque>
 #include <functional>
 #include <random>
@@ -678,21 +676,6 @@ TEST(MovementDetector, KernelEventsAndBindingEvents) {
     EXPECT_EQ(bul.entry(0)->care_of_address, eth_coa);
     EXPECT_STREQ(to_string(MovementReason::default_router_unreachable), "default-router-unreachable");
     EXPECT_STREQ(to_string(DecisionKind::returned_home), "returned-home");
-}
-
-TEST(MovementDetector, ConfigurationFromTheModel) {
-    conf::Model m;
-    m.role = net::Role::mobile_router;
-    m.interfaces = {{"eth0", 20, 1, {}}, {"wlan0", 10, std::nullopt, {}}};
-    conf::HomeConfig home;
-    home.home_prefix.value = prefix("2001:db8:1::100/64");
-    m.home = home;
-    const auto c = movement_detector_config(m);
-    EXPECT_EQ(c.interfaces, (std::vector<AccessInterface>{{"eth0", 20, 1}, {"wlan0", 10, std::nullopt}}));
-    EXPECT_EQ(c.home_prefixes, std::vector{prefix("2001:db8:1::/64")});
-    EXPECT_TRUE(c.multiple_care_of_addresses());
-    EXPECT_EQ(c.gain_settle, milliseconds{500});
-    EXPECT_EQ(c.loss_hold_down, milliseconds{0});
 }
 
 // ---- Randomized property test ----
