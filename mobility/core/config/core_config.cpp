@@ -140,6 +140,15 @@ std::vector<binding::BindingUpdateListConfig> mobile_node_core_config(const conf
     return out;
 }
 
+std::optional<movement::MovementDetectorConfig> movement_detector_core_config(const conf::Model& model) {
+    if (model.role == conf::Role::home_agent || !model.home) return std::nullopt;
+    movement::MovementDetectorConfig c;
+    for (const auto& i : model.interfaces) c.interfaces.push_back({i.name, i.preference, i.binding_id});
+    // The home prefix is configured (bootstrapping it, RFC 5026, is not done).
+    c.home_prefixes.push_back(model.home->home_prefix.value.normalized());
+    return c;
+}
+
 // ---- Authorizer ----
 
 ConfiguredAuthorizer::ConfiguredAuthorizer(std::vector<NodeAuthorization> nodes) : nodes_(std::move(nodes)) {}

@@ -18,6 +18,7 @@
 #include "mobility/core/binding/actions.hpp"
 #include "mobility/core/binding/binding_cache.hpp"
 #include "mobility/core/binding/binding_update_list.hpp"
+#include "mobility/core/movement/movement_detector.hpp"
 
 namespace nemokey::mobility::config {
 
@@ -54,6 +55,12 @@ NodeAuthorization node_authorization(const conf::Binding& node);
 // (the daemon registers with the first and falls back to the next); empty
 // when the model is not a mobile node's or router's.
 std::vector<binding::BindingUpdateListConfig> mobile_node_core_config(const conf::Model& model);
+
+// Movement detection (RFC 6275 sec. 11.5) of a mobile node or router: its
+// access interfaces with preference and binding-id, and the home prefix
+// (sec. 11.5.2); the hold-down and settle times keep their defaults.
+// nullopt when the model is a home agent's.
+std::optional<movement::MovementDetectorConfig> movement_detector_core_config(const conf::Model& model);
 
 // The Authorizer of a home agent, answering from the configured nodes:
 //   identity unknown: 133 if no node has the home address, 129 otherwise

@@ -97,6 +97,21 @@ TEST(MobileNodeCoreConfig, ExampleMobileNodeWithTwoInterfaces) {
     EXPECT_TRUE(mobile_node_core_config(example("home-agent/ha.toml")).empty());
 }
 
+TEST(MobileNodeCoreConfig, MovementDetection) {
+    const auto mn = movement_detector_core_config(example("mobile-node/mn.toml"));
+    ASSERT_TRUE(mn);
+    EXPECT_EQ(mn->interfaces, (std::vector<movement::AccessInterface>{{"wlan0", 20, 1}, {"wwan0", 10, 2}}));
+    EXPECT_EQ(mn->home_prefixes, std::vector{prefix("2001:db8:1::/64")});
+    EXPECT_TRUE(mn->multiple_care_of_addresses());
+    EXPECT_EQ(mn->gain_settle, milliseconds{500});
+    EXPECT_EQ(mn->loss_hold_down, milliseconds{0});
+    const auto mr = movement_detector_core_config(example("mobile-router/mr.toml"));
+    ASSERT_TRUE(mr);
+    EXPECT_EQ(mr->interfaces, (std::vector<movement::AccessInterface>{{"eth1", 10, std::nullopt}}));
+    EXPECT_FALSE(mr->multiple_care_of_addresses());
+    EXPECT_FALSE(movement_detector_core_config(example("home-agent/ha.toml")));
+}
+
 TEST(MobileNodeCoreConfig, ExampleMobileRouter) {
     const auto lists = mobile_node_core_config(example("mobile-router/mr.toml"));
     ASSERT_EQ(lists.size(), 1u);
