@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "mobility/kernel/state_rules.hpp"
 #include "mobility/kernel/reconcile.hpp"
 
 namespace nemokey::mobility::dataplane {
@@ -61,35 +62,6 @@ std::vector<MigrateSas> migrations_for(const KernelObjects& installed, const net
     return out;
 }
 
-void apply_migrate(KernelObjects& record, const MigrateSas& m) {
-    auto it = record.policies.find(m.policy);
-    if (it == record.policies.end()) return;
-    for (auto& t : it->second.templates) {
-        for (const auto& mt : m.templates) {
-            if (t.mode != mt.mode || t.protocol != mt.protocol) continue;
-            if (mt.reqid != 0 && t.reqid != mt.reqid) continue;
-            if (t.mode != SaMode::tunnel && t.mode != SaMode::beet) continue;
-            if (t.source != mt.old_source || t.destination != mt.old_destination) continue;
-            t.source = mt.new_source;
-            t.destination = mt.new_destination;
-        }
-    }
-    for (const auto& mt : m.templates) {
-        for (auto s = record.sas.begin(); s != record.sas.end(); ++s) {
-            const Sa& sa = s->second;
-            if ((mt.reqid != 0 && sa.reqid != mt.reqid) || sa.mode != mt.mode || sa.id.protocol != mt.protocol ||
-                sa.id.source != mt.old_source || sa.id.destination != mt.old_destination)
-                continue;
-            Sa moved = sa;
-            moved.id.source = mt.new_source;
-            moved.id.destination = mt.new_destination;
-            record.sas.erase(s);
-            record.sas.insert_or_assign(moved.id, moved);
-            break;
-        }
-    }
-}
-
 namespace {
 
 // Our record after a successful operation.
@@ -106,7 +78,7 @@ void record_success(KernelObjects& k, const Operation& op) {
                 std::erase_if(k.sas, [&](const auto& kv) { return same_state(kv.first, o.id); });
             else if constexpr (std::is_same_v<T, InstallPolicy>) k.policies.insert_or_assign(o.policy.id, o.policy);
             else if constexpr (std::is_same_v<T, RemovePolicy>) k.policies.erase(o.id);
-            else if constexpr (std::is_same_v<T, MigrateSas>) apply_migrate(k, o);
+            else if constexpr (std::is_same_v<T, MigrateSas>) kernel::apply_migrate(k, o);
             else if constexpr (std::is_same_v<T, FlushOwned>) k = KernelObjects{};
             else if constexpr (std::is_same_v<T, InstallAddress>) {
                 std::erase_if(k.addresses, [&](const auto& kv) {
@@ -121,13 +93,9 @@ void record_success(KernelObjects& k, const Operation& op) {
             else if constexpr (std::is_same_v<T, InstallRule>) k.rules.insert_or_assign(o.rule.id, o.rule);
             else if constexpr (std::is_same_v<T, RemoveRule>) k.rules.erase(o.id);
             else if constexpr (std::is_same_v<T, InstallTunnel>) k.tunnels.insert_or_assign(o.tunnel.name, o.tunnel);
-            else if constexpr (std::is_same_v<T, RemoveTunnel>) {
-                // A device takes its addresses, routes and proxy entries along.
-                std::erase_if(k.addresses, [&](const auto& kv) { return kv.first.interface == o.name; });
-                std::erase_if(k.routes, [&](const auto& kv) { return kv.second.device == o.name; });
-                std::erase_if(k.proxy_neighbours, [&](const auto& kv) { return kv.first.interface == o.name; });
-                k.tunnels.erase(o.name);
-            } else if constexpr (std::is_same_v<T, InstallProxyNeighbour>)
+            else if constexpr (std::is_same_v<T, RemoveTunnel>)
+                kernel::remove_device(k, o.name);
+            else if constexpr (std::is_same_v<T, InstallProxyNeighbour>)
                 k.proxy_neighbours.insert_or_assign(o.neighbour.id, o.neighbour);
             else if constexpr (std::is_same_v<T, RemoveProxyNeighbour>) k.proxy_neighbours.erase(o.id);
         },
@@ -215,7 +183,7 @@ void KernelExecutor::run(Step step) {
     for (const auto& m : step.migrates) {
         for (auto& mig : migrations_for(expected, m.old_care_of_address, m.new_care_of_address, m.move_ike_sa,
                                         local_is_care_of_address_)) {
-            apply_migrate(expected, mig);
+            kernel::apply_migrate(expected, mig);
             ops.push_back(std::move(mig));
         }
     }

@@ -39,10 +39,6 @@ std::vector<kernel::MigrateSas> migrations_for(const kernel::KernelObjects& inst
                                                const net::Ipv6Address& new_coa, bool move_ike_sa,
                                                bool local_is_care_of_address);
 
-// What a successful MIGRATE does to our record of the kernel (the kernel's
-// own rules: xfrm_policy_migrate, xfrm_migrate_state_find).
-void apply_migrate(kernel::KernelObjects& record, const kernel::MigrateSas& m);
-
 struct ExecutorStats {
     uint64_t steps = 0;
     uint64_t batches = 0;          // submits

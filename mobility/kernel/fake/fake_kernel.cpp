@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "mobility/kernel/marks.hpp"
+#include "mobility/kernel/state_rules.hpp"
 
 namespace nemokey::mobility::kernel {
 
@@ -23,29 +24,6 @@ template <class Map, class Key>
 int remove(Map& map, const Key& key, bool if_present, int missing_errno) {
     if (map.erase(key) == 0) return if_present ? 0 : missing_errno;
     return 0;
-}
-
-// net/xfrm/xfrm_policy.c migrate_tmpl_match(): mode, protocol and reqid (0 =
-// any) must agree; tunnel and BEET templates must also have the old
-// addresses; a transport template has no addresses and matches on the rest.
-bool template_matches(const MigrateTemplate& m, const PolicyTemplate& t) {
-    if (t.mode != m.mode || t.protocol != m.protocol) return false;
-    if (m.reqid != 0 && t.reqid != m.reqid) return false;
-    switch (t.mode) {
-        case SaMode::tunnel:
-        case SaMode::beet:
-            return t.destination == m.old_destination && t.source == m.old_source;
-        case SaMode::transport: return true;
-        default: return false;
-    }
-}
-
-// net/xfrm/xfrm_state.c xfrm_migrate_state_find(): by reqid when given,
-// always by mode, protocol and the old addresses.
-bool sa_matches(const MigrateTemplate& m, const Sa& s) {
-    if (m.reqid != 0 && s.reqid != m.reqid) return false;
-    return s.mode == m.mode && s.id.protocol == m.protocol && s.id.destination == m.old_destination &&
-           s.id.source == m.old_source;
 }
 
 }  // namespace
@@ -72,15 +50,9 @@ bool FakeKernel::device_exists(const std::string& name) const {
 }
 
 void FakeKernel::remove_device(const std::string& name) {
-    // Deleting a device takes its addresses, routes and proxy entries along.
-    std::erase_if(objects_.addresses, [&](const auto& kv) {
-        if (kv.first.interface != name) return false;
-        announce_address(kv.second, true);
-        return true;
-    });
-    std::erase_if(objects_.routes, [&](const auto& kv) { return kv.second.device == name; });
-    std::erase_if(objects_.proxy_neighbours, [&](const auto& kv) { return kv.first.interface == name; });
-    if (objects_.tunnels.erase(name)) announce(LinkChanged{name, 0, false, false, true});
+    const bool tunnel = objects_.tunnels.contains(name);
+    for (const auto& a : kernel::remove_device(objects_, name)) announce_address(a, true);
+    if (tunnel) announce(LinkChanged{name, 0, false, false, true});
 }
 
 void FakeKernel::announce(KernelEvent event) {
@@ -216,35 +188,11 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
     if (const auto* o = std::get_if<MigrateSas>(&op)) {
         if (!(features_ & feature_migrate)) return ENOPROTOOPT;
         if (o->templates.empty() || o->templates.size() > xfrm_max_depth) return EINVAL;
-        auto it = objects_.policies.find(o->policy);
-        if (it == objects_.policies.end()) return ENOENT;
-        size_t matched = 0;
-        for (auto& t : it->second.templates) {
-            for (const auto& m : o->templates) {
-                if (!template_matches(m, t)) continue;
-                ++matched;
-                if (t.mode != SaMode::tunnel && t.mode != SaMode::beet) continue;
-                t.source = m.new_source;
-                t.destination = m.new_destination;
-            }
-        }
-        if (matched == 0) {
+        const auto matched = apply_migrate(objects_, *o);
+        if (!matched) return ENOENT;
+        if (*matched == 0) {
             result.detail = "no template of the policy matched";
             return ENODATA;
-        }
-        for (const auto& m : o->templates) {
-            for (auto s = objects_.sas.begin(); s != objects_.sas.end();) {
-                if (!sa_matches(m, s->second)) {
-                    ++s;
-                    continue;
-                }
-                Sa moved = s->second;
-                moved.id.source = m.new_source;
-                moved.id.destination = m.new_destination;
-                s = objects_.sas.erase(s);
-                objects_.sas.insert_or_assign(moved.id, moved);
-                break;   // one SA per template (xfrm_migrate_state_find returns the first)
-            }
         }
         announce(MigrateSeen{*o});
         return 0;
