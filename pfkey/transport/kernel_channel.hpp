@@ -19,6 +19,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -26,6 +28,51 @@
 #include "pfkey/transport/transport_stats.hpp"
 
 namespace nemokey::pfkey::detail {
+
+// Events that answer no request: handed to the handler, or held until one
+// is set, never dropped. The handler may replace itself while it runs.
+template <class Event>
+class EventDelivery {
+public:
+    using Handler = std::function<void(Event)>;
+
+    void set(Handler h) { handler_ = std::move(h); }
+    void clear() {
+        handler_ = nullptr;
+        held_.clear();
+    }
+    bool listening() const { return bool(handler_); }
+    // `open`: the socket is not closed; `delivered` counts handed-over events.
+    void deliver(Event ev, bool open, uint64_t& delivered) {
+        if (!handler_) {
+            held_.push_back(std::move(ev));
+            return;
+        }
+        flush(open, delivered);
+        call(std::move(ev), open, delivered);
+    }
+    void flush(bool open, uint64_t& delivered) {
+        while (!held_.empty() && handler_ && open) {
+            auto ev = std::move(held_.front());
+            held_.pop_front();
+            call(std::move(ev), open, delivered);
+        }
+    }
+
+private:
+    void call(Event ev, bool open, uint64_t& delivered) {
+        if (!handler_ || !open) {
+            held_.push_back(std::move(ev));
+            return;
+        }
+        ++delivered;
+        auto h = handler_;
+        h(std::move(ev));
+    }
+
+    Handler handler_;
+    std::deque<Event> held_;
+};
 
 // Derived provides:
 //   void on_datagram(std::span<const uint8_t>)   one datagram, in arrival order

@@ -129,7 +129,7 @@ public:
     }
 
     void set_event_handler(EventHandler h) {
-        event_handler_ = std::move(h);
+        events_.set(std::move(h));
         boost::asio::post(io_, [self = shared_from_this()] {
             self->flush_held();
             self->pump();
@@ -137,8 +137,7 @@ public:
     }
 
     void close() {
-        event_handler_ = nullptr;
-        held_.clear();
+        events_.clear();
         close_socket();
         std::vector<std::shared_ptr<Op>> all(queued_.begin(), queued_.end());
         for (auto& [seq, op] : sent_) all.push_back(op);
@@ -159,7 +158,7 @@ public:
     int native_handle() { return socket_.native_handle(); }
 
     // KernelChannel's hooks.
-    bool wants_input() const { return !sent_.empty() || bool(event_handler_); }
+    bool wants_input() const { return !sent_.empty() || events_.listening(); }
 
     bool on_receive_error(boost::system::error_code ec) {
         deliver_event(PfkeyEvent{{}, sock_error("recv(PF_KEY)", ec.value())});
@@ -331,40 +330,15 @@ private:
         boost::asio::post(io_, [self = shared_from_this(), op, e] { self->finish(op, e); });
     }
 
-    void deliver_event(PfkeyEvent ev) {
-        if (!event_handler_) {
-            held_.push_back(std::move(ev));
-            return;
-        }
-        flush_held();
-        call_event_handler(std::move(ev));
-    }
-
-    void flush_held() {
-        while (!held_.empty() && event_handler_ && !closed_) {
-            auto ev = std::move(held_.front());
-            held_.pop_front();
-            call_event_handler(std::move(ev));
-        }
-    }
-
-    void call_event_handler(PfkeyEvent ev) {
-        if (!event_handler_ || closed_) {
-            held_.push_back(std::move(ev));
-            return;
-        }
-        ++stats_.events;
-        auto h = event_handler_;  // the handler may replace itself
-        h(std::move(ev));
-    }
+    void deliver_event(PfkeyEvent ev) { events_.deliver(std::move(ev), !closed_, stats_.events); }
+    void flush_held() { events_.flush(!closed_, stats_.events); }
 
     uint32_t pid_;
     bool promisc_ = false;
     bool kick_posted_ = false;
     std::deque<std::shared_ptr<Op>> queued_;
     std::map<uint32_t, std::shared_ptr<Op>> sent_;
-    EventHandler event_handler_;
-    std::deque<PfkeyEvent> held_;
+    detail::EventDelivery<PfkeyEvent> events_;
 };
 
 PfkeySocket::PfkeySocket(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -174,7 +174,7 @@ public:
     void defer(std::function<void()> f) { boost::asio::post(io_, std::move(f)); }
 
     void set_event_handler(EventHandler h) {
-        event_handler_ = std::move(h);
+        events_.set(std::move(h));
         boost::asio::post(io_, [self = shared_from_this()] {
             self->flush_held();
             self->pump();
@@ -182,8 +182,7 @@ public:
     }
 
     void close() {
-        event_handler_ = nullptr;
-        held_.clear();
+        events_.clear();
         close_socket();
         std::vector<std::shared_ptr<Op>> all;
         for (auto& s : queued_) all.insert(all.end(), s.ops.begin(), s.ops.end());
@@ -209,7 +208,7 @@ public:
     int native_handle() { return socket_.native_handle(); }
 
     // KernelChannel's hooks.
-    bool wants_input() const { return !sent_.empty() || bool(event_handler_); }
+    bool wants_input() const { return !sent_.empty() || events_.listening(); }
 
     bool on_receive_error(boost::system::error_code ec) {
         auto e = sock_error("recv(NETLINK_XFRM)", ec.value());
@@ -351,40 +350,15 @@ private:
         fail_later(op, e);
     }
 
-    void deliver_event(XfrmEvent ev) {
-        if (!event_handler_) {
-            held_.push_back(std::move(ev));
-            return;
-        }
-        flush_held();
-        call_event_handler(std::move(ev));
-    }
-
-    void flush_held() {
-        while (!held_.empty() && event_handler_ && !closed_) {
-            auto ev = std::move(held_.front());
-            held_.pop_front();
-            call_event_handler(std::move(ev));
-        }
-    }
-
-    void call_event_handler(XfrmEvent ev) {
-        if (!event_handler_ || closed_) {
-            held_.push_back(std::move(ev));
-            return;
-        }
-        ++stats_.events;
-        auto h = event_handler_;  // the handler may replace itself
-        h(std::move(ev));
-    }
+    void deliver_event(XfrmEvent ev) { events_.deliver(std::move(ev), !closed_, stats_.events); }
+    void flush_held() { events_.flush(!closed_, stats_.events); }
 
     uint32_t port_id_ = 0;
     uint32_t seq_ = 0;
     bool kick_posted_ = false;
     std::deque<Send> queued_;
     std::map<uint32_t, std::shared_ptr<Op>> sent_;
-    EventHandler event_handler_;
-    std::deque<XfrmEvent> held_;
+    detail::EventDelivery<XfrmEvent> events_;
 };
 
 XfrmSocket::XfrmSocket(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
