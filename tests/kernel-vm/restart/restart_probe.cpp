@@ -20,6 +20,7 @@
 #include <string>
 
 #include "mobility/adapters/netlink/netlink_kernel.hpp"
+#include "tests/unit/mobility/binding/allow_all_authorizer.hpp"
 #include "mobility/core/binding/snapshot.hpp"
 #include "mobility/core/dataplane/desired_state.hpp"
 #include "mobility/core/dataplane/executor.hpp"
@@ -36,13 +37,6 @@ net::Prefix p6(const char* t) { return *net::Prefix::parse(t); }
 
 const net::Ipv6Address ha = a6("2001:db8:1::1");
 const net::Ipv6Address hoas[] = {a6("2001:db8:1::100"), a6("2001:db8:1::200"), a6("2001:db8:1::300")};
-
-class AllowAll : public binding::Authorizer {
-public:
-    binding::AuthorizationAnswer authorize(const binding::AuthorizationRequest&) override {
-        return {binding::AuthorizationVerdict::authorized, {}};
-    }
-};
 
 binding::BindingCacheConfig cache_config() {
     binding::BindingCacheConfig c;
@@ -84,7 +78,7 @@ binding::TimePoint mono() {
 struct Run {
     boost::asio::io_context io;
     std::unique_ptr<NetlinkKernel> kernel;
-    AllowAll auth;
+    binding::testing::AllowAllAuthorizer auth;
     binding::BindingCache cache{cache_config(), auth};
     dataplane::HomeAgentDataPlane data = plane();
     std::unique_ptr<dataplane::KernelExecutor> exec;

@@ -10,6 +10,7 @@
 #include <deque>
 
 #include "mobility/core/dataplane/desired_state.hpp"
+#include "tests/unit/mobility/binding/allow_all_authorizer.hpp"
 #include "mobility/core/dataplane/executor.hpp"
 #include "mobility/kernel/fake/fake_kernel.hpp"
 #include "mobility/kernel/marks.hpp"
@@ -23,17 +24,10 @@ using namespace kernel;
 net::Ipv6Address a6(const char* t) { return *net::Ipv6Address::parse(t); }
 net::Prefix p6(const char* t) { return *net::Prefix::parse(t); }
 
-class AllowAll : public binding::Authorizer {
-public:
-    binding::AuthorizationAnswer authorize(const binding::AuthorizationRequest&) override {
-        return {binding::AuthorizationVerdict::authorized, {}};
-    }
-};
-
 struct Testbed {
     net::Ipv6Address ha = a6("2001:db8:1::1");
     net::Ipv6Address hoa = a6("2001:db8:1::300");
-    AllowAll auth;
+    binding::testing::AllowAllAuthorizer auth;
     binding::BindingCache cache;
     binding::BindingUpdateList list;
     HomeAgentDataPlane ha_plane;

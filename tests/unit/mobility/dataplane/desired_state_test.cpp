@@ -1,5 +1,6 @@
 // The desired kernel state of one binding, object by object.
 #include "mobility/core/dataplane/desired_state.hpp"
+#include "tests/unit/mobility/binding/allow_all_authorizer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,13 +14,6 @@ using namespace kernel;
 using binding::testing::addr;
 using binding::testing::prefix;
 using binding::testing::settle;
-
-class Authorized : public binding::Authorizer {
-public:
-    binding::AuthorizationAnswer authorize(const binding::AuthorizationRequest&) override {
-        return {binding::AuthorizationVerdict::authorized, {}};
-    }
-};
 
 conf::SpdEntry payload_out_to_coa(const net::Ipv6Address& hoa, const net::Ipv6Address& ha) {
     conf::SpdEntry e;
@@ -47,7 +41,7 @@ binding::ReceivedBindingUpdate bu(uint16_t seq, const net::Ipv6Address& coa) {
 }
 
 TEST(DesiredState, HomeAgentBindingIsARouteAProxyEntryAndPolicies) {
-    Authorized auth;
+    binding::testing::AllowAllAuthorizer auth;
     binding::BindingCacheConfig c;
     c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
     c.duplicate_address_detection = false;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "tests/unit/mobility/binding/test_support.hpp"
+#include "tests/unit/mobility/binding/allow_all_authorizer.hpp"
 #include "mobility/core/dataplane/desired_state.hpp"
 #include "mobility/core/dataplane/executor.hpp"
 #include "mobility/kernel/fake/fake_kernel.hpp"
@@ -29,13 +30,6 @@ using dataplane::testing::node_spd;
 using binding::testing::addr;
 using binding::testing::prefix;
 using mh::BindingAckStatus;
-
-class Authorized : public binding::Authorizer {
-public:
-    binding::AuthorizationAnswer authorize(const binding::AuthorizationRequest&) override {
-        return {binding::AuthorizationVerdict::authorized, {prefix("2001:db8:300::/56")}};
-    }
-};
 
 // Runs the core's kernel work through the KernelExecutor on the fake
 // kernel, feeding outcomes back, with failures injected into random
@@ -167,7 +161,7 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
     HomeAgentDataPlane plane;
     plane.home_link_interface = "home0";
     for (unsigned i = 0; i < 3; ++i) plane.spd[hoas[i]] = node_spd(hoas[i], ha, 0x10000 + 16 * i, true);
-    Authorized auth;
+    binding::testing::AllowAllAuthorizer auth{{prefix("2001:db8:300::/56")}};
     binding::BindingCacheConfig c;
     c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
     c.duplicate_address_detection = pick(2) == 0;
