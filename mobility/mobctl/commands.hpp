@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace nemokey::mobctl {
@@ -19,6 +20,9 @@ enum ExitCode : int {
 // Options given before the command; commands may accept them after too.
 struct GlobalOptions {
     bool json = false;
+    // mobilityd's control socket: --socket PATH, else $NEMOKEY_MOBILITYD_SOCKET,
+    // else /run/nemokey/mobilityd.sock (client.hpp).
+    std::string socket;
 };
 
 struct Command {
@@ -34,5 +38,14 @@ std::span<const Command> commands();
 void print_usage(bool to_stderr);
 
 int check_config(GlobalOptions& options, std::span<const std::string_view> args);
+
+// Clients of mobilityd's control socket (daemon_commands.cpp).
+int status(GlobalOptions& options, std::span<const std::string_view> args);
+int binding(GlobalOptions& options, std::span<const std::string_view> args);
+int events(GlobalOptions& options, std::span<const std::string_view> args);
+int reload(GlobalOptions& options, std::span<const std::string_view> args);
+int trigger(GlobalOptions& options, std::span<const std::string_view> args);
+int counters(GlobalOptions& options, std::span<const std::string_view> args);
+int config_show(GlobalOptions& options, std::span<const std::string_view> args);
 
 }  // namespace nemokey::mobctl
