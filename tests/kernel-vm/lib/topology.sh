@@ -12,6 +12,33 @@
 # Addresses are documentation prefixes (RFC 3849, RFC 5737).
 # topo_up builds it, topo_down removes every trace; scenarios call
 # topo_down from an EXIT trap.
+#
+# Two ways to give the mobile router its care-of addresses:
+# - static (default): nk-mr has TOPO_MR_COA1/2 (and TOPO_MR_COA2_4) and
+#   static default routes; the access routers are plain forwarders.
+# - SLAAC (TOPO_SLAAC=1 before topo_up): nk-ar1/nk-ar2 run Debian's radvd on
+#   "lan" with the fast Mobile IPv6 intervals of RFC 6275 sec. 7.5
+#   (MinRtrAdvInterval 0.03 s, MaxRtrAdvInterval 0.07 s, Advertisement
+#   Interval option, R flag with the router's address in the prefix option,
+#   H flag off). nk-mr has no static address or default route on acc1/acc2
+#   (no IPv4 there either: nobody hands one out); its kernel takes the
+#   care-of addresses by SLAAC with DAD (accept_ra=2 since nk-mr forwards,
+#   autoconf=1, accept_dad=1, optimistic_dad=1 and use_optimistic=1, which
+#   6.1 does not apply while the namespace forwards: RFC 4429 leaves routers
+#   out) and the default routes from the Router Advertisements, and ignores
+#   routes whose link lost carrier (ignore_routes_with_linkdown=1).
+#   TOPO_ATTACH lists the access links attached after topo_up (default "1";
+#   "1 2" in static mode).
+#
+# Moving (both modes): topo_detach N takes access link N away from the
+# mobile router at layer 2, as a radio that leaves coverage: the router end
+# of the link (acc$N-mr in nk-ar$N) goes down, so nk-mr's accN stays
+# administratively up, sees NO-CARRIER (operstate LOWERLAYERDOWN), keeps its
+# addresses, and its routes over accN are flagged linkdown. topo_attach N
+# brings the router end up again: carrier returns, the Router Advertisements
+# arrive. topo_move_to N detaches the other link first (break before make),
+# then attaches N. topo_handover N does the same and waits for the care-of
+# address on accN (see there).
 
 TOPO_NAMESPACES=(nk-ha nk-cn nk-core nk-ar1 nk-ar2 nk-mr nk-mnn nk-obs)
 
@@ -46,6 +73,14 @@ TOPO_AR2_UP=2001:db8:ff02::2
 TOPO_CORE_AR2_4=203.0.113.1
 TOPO_AR2_UP_4=203.0.113.2
 
+# SLAAC mode and the links attached after topo_up (see the top).
+TOPO_SLAAC=${TOPO_SLAAC:-0}
+# radvd's configuration and pid files (guest /run is a tmpfs); its logs go
+# to the scenario's output folder when there is one.
+TOPO_RUN_DIR=/run/nemokey-topology
+TOPO_RADVD_MIN_INTERVAL=0.03
+TOPO_RADVD_MAX_INTERVAL=0.07
+
 topo_log() { echo "topology: $*"; }
 
 # topo_up: creates namespaces, links, addresses and routes.
@@ -74,6 +109,22 @@ link add acc2 netns nk-mr type veth peer name acc2-mr netns nk-ar2
 link add obs2 netns nk-obs type veth peer name acc2-obs netns nk-ar2
 link add mnet netns nk-mr type veth peer name eth0 netns nk-mnn
 EOB
+  if [[ $TOPO_SLAAC == 1 ]]; then
+    # Before the links come up: the kernel configures them by SLAAC.
+    ip netns exec nk-mr sh -c '
+      for d in acc1 acc2; do
+        c=/proc/sys/net/ipv6/conf/$d
+        for s in accept_ra=2 autoconf=1 accept_dad=1 ignore_routes_with_linkdown=1 \
+                 optimistic_dad=1 use_optimistic=1; do
+          f=$c/${s%=*}
+          [ -e $f ] || continue
+          # (6.1 answers EIO to ignore_routes_with_linkdown yet takes it)
+          echo ${s#*=} 2>/dev/null > $f
+          [ "$(cat $f)" = ${s#*=} ] || echo "topology: nk-mr: cannot set $f" >&2
+        done
+      done
+      true' || return 1
+  fi
   ip -n nk-core -batch - <<EOB || return 1
 link set lo up
 link add br-home type bridge
@@ -138,19 +189,21 @@ addr add $TOPO_CN4/24 dev eth0
 route add default via $TOPO_CORE_HOME
 route add default via $TOPO_CORE_HOME4
 EOB
-  ip -n nk-mr -batch - <<EOB || return 1
-link set lo up
-link set acc1 up
-link set acc2 up
-link set mnet up
-addr add $TOPO_MR_COA1/64 dev acc1 nodad
-addr add $TOPO_MR_COA2/64 dev acc2 nodad
-addr add $TOPO_MR_COA2_4/24 dev acc2
-addr add $TOPO_MR_MNET/64 dev mnet nodad
-route add default via $TOPO_AR1 dev acc1 metric 100
-route add default via $TOPO_AR2 dev acc2 metric 200
-route add default via $TOPO_AR2_4
-EOB
+  {
+    echo "link set lo up"
+    echo "link set acc1 up"
+    echo "link set acc2 up"
+    echo "link set mnet up"
+    echo "addr add $TOPO_MR_MNET/64 dev mnet nodad"
+    if [[ $TOPO_SLAAC != 1 ]]; then
+      echo "addr add $TOPO_MR_COA1/64 dev acc1 nodad"
+      echo "addr add $TOPO_MR_COA2/64 dev acc2 nodad"
+      echo "addr add $TOPO_MR_COA2_4/24 dev acc2"
+      echo "route add default via $TOPO_AR1 dev acc1 metric 100"
+      echo "route add default via $TOPO_AR2 dev acc2 metric 200"
+      echo "route add default via $TOPO_AR2_4"
+    fi
+  } | ip -n nk-mr -batch - || return 1
   ip -n nk-mnn -batch - <<EOB || return 1
 link set lo up
 link set eth0 up
@@ -168,13 +221,135 @@ link set lo up
 link set obs1 up promisc on
 link set obs2 up promisc on
 EOB
-  topo_log "up: ${#TOPO_NAMESPACES[@]} namespaces"
+  # The mobile router starts attached to TOPO_ATTACH only.
+  local attach
+  if [[ $TOPO_SLAAC == 1 ]]; then attach=${TOPO_ATTACH-1}; else attach=${TOPO_ATTACH-1 2}; fi
+  for n in 1 2; do
+    [[ " $attach " == *" $n "* ]] || topo_detach "$n" || return 1
+  done
+  if [[ $TOPO_SLAAC == 1 ]]; then
+    topo_access_routers_start || return 1
+  fi
+  topo_log "up: ${#TOPO_NAMESPACES[@]} namespaces$([[ $TOPO_SLAAC == 1 ]] && echo ", SLAAC from radvd"), attached: ${attach:-none}"
 }
 
-# topo_down: removes the namespaces (and with them every link, address,
-# route, XFRM state and policy inside them). Safe to call twice.
+# topo_radvd_conf N: radvd's configuration for access router N (RFC 6275
+# sec. 7.5 intervals; radvd accepts them below its RFC 4861 limits only with
+# a Mobile IPv6 option on, here AdvIntervalOpt and AdvRouterAddr).
+topo_radvd_conf() {
+  cat <<EOF
+interface lan {
+  AdvSendAdvert on;
+  MinRtrAdvInterval $TOPO_RADVD_MIN_INTERVAL;
+  MaxRtrAdvInterval $TOPO_RADVD_MAX_INTERVAL;
+  MinDelayBetweenRAs $TOPO_RADVD_MIN_INTERVAL;
+  AdvIntervalOpt on;
+  AdvHomeAgentFlag off;
+  AdvSourceLLAddress on;
+  prefix 2001:db8:a$1::/64 {
+    AdvOnLink on;
+    AdvAutonomous on;
+    AdvRouterAddr on;
+  };
+};
+EOF
+}
+
+# topo_access_routers_start: radvd on "lan" of nk-ar1 and nk-ar2 (topo_up
+# calls it in SLAAC mode). Config and pid files in TOPO_RUN_DIR, logs in
+# $NK_OUT/radvd-arN.log (or TOPO_RUN_DIR). Returns once both daemons run.
+topo_access_routers_start() {
+  local n conf pidfile log i
+  mkdir -p "$TOPO_RUN_DIR" || return 1
+  for n in 1 2; do
+    conf=$TOPO_RUN_DIR/radvd-ar$n.conf
+    pidfile=$TOPO_RUN_DIR/radvd-ar$n.pid
+    log=${NK_OUT:-$TOPO_RUN_DIR}/radvd-ar$n.log
+    topo_radvd_conf "$n" > "$conf" || return 1
+    ip netns exec "nk-ar$n" radvd -C "$conf" -p "$pidfile" -m logfile -l "$log" || {
+      topo_log "radvd on nk-ar$n failed to start (log: $log)"
+      return 1
+    }
+    # radvd daemonises; its pid file appears once it runs (at most 5 s).
+    for ((i = 0; i < 100; i++)); do
+      [[ -s $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && break
+      sleep 0.05
+    done
+    [[ -s $pidfile ]] || { topo_log "radvd on nk-ar$n wrote no pid file (log: $log)"; return 1; }
+  done
+  topo_log "radvd on nk-ar1 and nk-ar2 (RA every ${TOPO_RADVD_MIN_INTERVAL}-${TOPO_RADVD_MAX_INTERVAL} s)"
+}
+
+# topo_access_routers_stop: stops the radvd daemons (SIGTERM: they send
+# their final advertisements with router lifetime 0) and waits until they
+# are gone; removes TOPO_RUN_DIR. Safe to call when none runs.
+topo_access_routers_stop() {
+  local n pidfile pid i
+  for n in 1 2; do
+    pidfile=$TOPO_RUN_DIR/radvd-ar$n.pid
+    [[ -s $pidfile ]] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+  done
+  rm -rf "$TOPO_RUN_DIR"
+}
+
+# topo_detach N / topo_attach N: access link N leaves / reaches the mobile
+# router: carrier loss / carrier on nk-mr's accN (the router end goes down
+# or up; see the top).
+topo_detach() { ip -n "nk-ar$1" link set "acc$1-mr" down; }
+topo_attach() { ip -n "nk-ar$1" link set "acc$1-mr" up; }
+
+# topo_move_to N: the mobile router leaves the other access link and
+# attaches to link N (break before make).
+topo_move_to() {
+  local n=$1 other=$((3 - $1))
+  topo_detach "$other" && topo_attach "$n"
+}
+
+# topo_wait_coa N [TIMEOUT_MS]: waits (rtnetlink events, no polling) until
+# nk-mr has a usable care-of address on accN: global, inside access prefix
+# N, DAD done (or optimistic), with carrier. Prints the address; the probe's
+# line (with its timings) goes to stderr. Fails after TIMEOUT_MS (5000).
+topo_wait_coa() {
+  local n=$1 timeout=${2:-5000} line
+  line=$(ip netns exec nk-mr "$NK_BUILD/tests/kernel-vm/nk_probe" wait-coa "acc$n" "$timeout" "2001:db8:a$n::/64" | tail -1)
+  echo "$line" >&2
+  [[ $line == "wait-coa: 2001:db8:a$n:"* ]] || return 1
+  sed 's/^wait-coa: \([^ ]*\) .*/\1/' <<<"$line"
+}
+
+# topo_handover N [TIMEOUT_MS]: topo_move_to N, then waits for the care-of
+# address on accN like topo_wait_coa (listening before the move). Prints
+# "ADDRESS MS": the address and the time from carrier up on accN (as nk-mr's
+# kernel announced it) until the address was usable, in ms.
+topo_handover() {
+  local n=$1 timeout=${2:-5000} fd pid line
+  exec {fd}< <(exec ip netns exec nk-mr "$NK_BUILD/tests/kernel-vm/nk_probe" wait-coa "acc$n" "$timeout" "2001:db8:a$n::/64")
+  pid=$!
+  read -r line <&"$fd"  # "wait-coa: listening on accN"
+  if [[ $line != "wait-coa: listening"* ]]; then
+    echo "$line" >&2; exec {fd}<&-; wait "$pid" 2>/dev/null; return 1
+  fi
+  topo_move_to "$n" || { kill "$pid" 2>/dev/null; exec {fd}<&-; wait "$pid" 2>/dev/null; return 1; }
+  read -r line <&"$fd"
+  exec {fd}<&-
+  wait "$pid" 2>/dev/null
+  echo "$line" >&2
+  [[ $line == "wait-coa: 2001:db8:a$n:"* ]] || return 1
+  sed 's/^wait-coa: \([^ ]*\) on [^ ]* usable after \([0-9.]*\) ms.*/\1 \2/' <<<"$line"
+}
+
+# topo_down: stops radvd, removes the namespaces (and with them every link,
+# address, route, XFRM state and policy inside them). Safe to call twice.
 topo_down() {
   local ns
+  topo_access_routers_stop
   for ns in "${TOPO_NAMESPACES[@]}"; do
     [[ -e /run/netns/$ns ]] && echo "netns delete $ns"
   done | ip -force -batch - 2>/dev/null

@@ -6,16 +6,32 @@
 //                    captures every frame on DEV for MS milliseconds into a
 //                    pcap FILE (link type Ethernet) and prints the count; the
 //                    passive observer of the topology uses it.
+//   nk_probe wait-coa DEV MS [PREFIX/LEN]
+//                    waits up to MS milliseconds until DEV has a usable
+//                    global IPv6 address (not tentative, or optimistic; not
+//                    dadfailed), inside PREFIX/LEN if given. Listens to
+//                    rtnetlink first, prints "wait-coa: listening on DEV",
+//                    then reads the current links and addresses, then waits
+//                    for events (and reads both again every 250 ms, in case
+//                    events were lost).
+//                    On success prints
+//                      wait-coa: ADDR on DEV usable after T ms, carrier C ms, seen S ms
+//                    T: from the start of waiting (or from carrier up, when
+//                    the carrier came up while waiting: C is then the time it
+//                    came up, else -1), S: when the address first appeared
+//                    (tentative), -1 if it was there at the start.
 // Exit 0 when the check holds, 1 with a reason otherwise.
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/pfkeyv2.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -143,12 +159,190 @@ int capture(const char* dev, const char* file, long ms) {
     return 0;
 }
 
+// wait-coa: rtnetlink address and link events of one device.
+bool in_prefix(const in6_addr& a, const in6_addr& prefix, int len) {
+    for (int bit = 0; bit < len; ++bit) {
+        const int byte = bit / 8, mask = 0x80 >> (bit % 8);
+        if ((a.s6_addr[byte] & mask) != (prefix.s6_addr[byte] & mask)) return false;
+    }
+    return true;
+}
+
+// IFF_LOWER_UP (carrier) lives in <linux/if.h>, which clashes with <net/if.h>.
+constexpr unsigned kIffLowerUp = 0x10000;
+
+// Asks for a dump of the links (RTM_GETLINK) or IPv6 addresses (RTM_GETADDR).
+bool request_dump(int fd, uint16_t type, uint32_t seq) {
+    struct {
+        nlmsghdr h;
+        ifaddrmsg m;  // same size as the start of ifinfomsg for a dump request
+        unsigned char pad[16];
+    } req{};
+    req.h.nlmsg_len = NLMSG_LENGTH(type == RTM_GETLINK ? sizeof(ifinfomsg) : sizeof(ifaddrmsg));
+    req.h.nlmsg_type = type;
+    req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.h.nlmsg_seq = seq;
+    req.m.ifa_family = type == RTM_GETLINK ? AF_UNSPEC : AF_INET6;
+    return send(fd, &req, req.h.nlmsg_len, 0) == static_cast<ssize_t>(req.h.nlmsg_len);
+}
+
+int wait_coa(const char* dev, long ms, const char* prefix_arg) {
+    using clock = std::chrono::steady_clock;
+    const unsigned ifindex = if_nametoindex(dev);
+    if (ifindex == 0) {
+        std::printf("wait-coa: no device '%s'\n", dev);
+        return 1;
+    }
+    in6_addr prefix{};
+    int prefix_len = 0;
+    if (prefix_arg) {
+        const char* slash = std::strchr(prefix_arg, '/');
+        std::string_view text(prefix_arg, slash ? size_t(slash - prefix_arg) : std::strlen(prefix_arg));
+        char buf[INET6_ADDRSTRLEN] = {};
+        if (!slash || text.size() >= sizeof buf) {
+            std::printf("wait-coa: prefix '%s' is not ADDR/LEN\n", prefix_arg);
+            return 2;
+        }
+        std::memcpy(buf, text.data(), text.size());
+        prefix_len = std::atoi(slash + 1);
+        if (inet_pton(AF_INET6, buf, &prefix) != 1 || prefix_len < 0 || prefix_len > 128) {
+            std::printf("wait-coa: prefix '%s' is not ADDR/LEN\n", prefix_arg);
+            return 2;
+        }
+    }
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    sockaddr_nl local{};
+    local.nl_family = AF_NETLINK;
+    local.nl_groups = RTMGRP_LINK | RTMGRP_IPV6_IFADDR;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+        std::printf("wait-coa: rtnetlink socket failed: %s\n", std::strerror(errno));
+        if (fd >= 0) close(fd);
+        return 1;
+    }
+    std::printf("wait-coa: listening on %s\n", dev);
+    std::fflush(stdout);
+    const auto start = clock::now();
+    auto since = [&](clock::time_point t) {
+        return double(std::chrono::duration_cast<std::chrono::microseconds>(t - start).count()) / 1000.0;
+    };
+    // Events subscribed first, then the current state: the links (carrier),
+    // then the addresses. An address counts only while the device has
+    // carrier; when the carrier comes (back) the addresses are read again,
+    // since the kernel may keep an address through a carrier loss without a
+    // new event.
+    // Events can be lost (ENOBUFS): every 250 ms the links and the
+    // addresses are read again as well.
+    uint32_t seq = 1;
+    bool dump_running = request_dump(fd, RTM_GETLINK, seq);
+    uint16_t dump_kind = RTM_GETLINK;
+    bool links_known = false, redump = false, carrier = false, resync = false;
+    auto next_resync = start + std::chrono::milliseconds(250);
+    double carrier_ms = -1, seen_ms = -1;
+    bool in_first_dump = true;
+    if (!dump_running) {
+        std::printf("wait-coa: link dump request failed: %s\n", std::strerror(errno));
+        close(fd);
+        return 1;
+    }
+    const auto deadline = start + std::chrono::milliseconds(ms);
+    alignas(nlmsghdr) unsigned char buf[65536];
+    for (;;) {
+        const auto now = clock::now();
+        if (now >= deadline) break;
+        if (now >= next_resync) {
+            resync = true;
+            next_resync = now + std::chrono::milliseconds(250);
+        }
+        if (resync && !dump_running) {
+            resync = false;
+            dump_kind = RTM_GETLINK;
+            dump_running = request_dump(fd, dump_kind, ++seq);
+        }
+        pollfd p{fd, POLLIN, 0};
+        const auto until = std::min(deadline, next_resync);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1;
+        if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+        ssize_t got = recv(fd, buf, sizeof buf, 0);
+        const auto at = clock::now();
+        if (got < 0 && errno == ENOBUFS) {
+            // Missed events: a dump in progress may be broken too.
+            dump_running = false;
+            resync = true;
+            continue;
+        }
+        if (got <= 0) continue;
+        int n = static_cast<int>(got);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                if (h->nlmsg_seq != seq || !dump_running) continue;
+                dump_running = false;
+                if (dump_kind == RTM_GETLINK) {
+                    links_known = true;
+                    redump = true;  // now the addresses
+                } else {
+                    in_first_dump = false;
+                }
+                continue;
+            }
+            if (h->nlmsg_type == RTM_NEWLINK) {
+                auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(h));
+                if (unsigned(ifi->ifi_index) != ifindex) continue;
+                const bool up = (ifi->ifi_flags & kIffLowerUp) != 0;
+                if (up && !carrier) {
+                    if (links_known) carrier_ms = since(at);
+                    redump = links_known;
+                }
+                if (!up) carrier_ms = -1;
+                carrier = up;
+                continue;
+            }
+            if (h->nlmsg_type != RTM_NEWADDR || !links_known) continue;
+            auto* ifa = static_cast<ifaddrmsg*>(NLMSG_DATA(h));
+            if (ifa->ifa_family != AF_INET6 || ifa->ifa_index != ifindex ||
+                ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+                continue;
+            uint32_t flags = ifa->ifa_flags;
+            const in6_addr* addr = nullptr;
+            int len = static_cast<int>(IFA_PAYLOAD(h));
+            for (auto* rta = IFA_RTA(ifa); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+                if (rta->rta_type == IFA_ADDRESS && RTA_PAYLOAD(rta) == sizeof(in6_addr))
+                    addr = static_cast<const in6_addr*>(RTA_DATA(rta));
+                if (rta->rta_type == IFA_FLAGS && RTA_PAYLOAD(rta) == sizeof(uint32_t))
+                    std::memcpy(&flags, RTA_DATA(rta), sizeof flags);
+            }
+            if (!addr || (prefix_arg && !in_prefix(*addr, prefix, prefix_len))) continue;
+            if (seen_ms < 0 && !in_first_dump) seen_ms = since(at);
+            const bool usable = (!(flags & IFA_F_TENTATIVE) || (flags & IFA_F_OPTIMISTIC)) &&
+                                !(flags & IFA_F_DADFAILED);
+            if (!usable || !carrier) continue;
+            char text[INET6_ADDRSTRLEN];
+            inet_ntop(AF_INET6, addr, text, sizeof text);
+            const double t = since(at);
+            std::printf("wait-coa: %s on %s usable after %.1f ms, carrier %.1f ms, seen %.1f ms%s\n",
+                        text, dev, carrier_ms >= 0 ? t - carrier_ms : t, carrier_ms, seen_ms,
+                        (flags & IFA_F_OPTIMISTIC) ? " (optimistic)" : "");
+            close(fd);
+            return 0;
+        }
+        if (redump && !dump_running) {
+            redump = false;
+            dump_kind = RTM_GETADDR;
+            dump_running = request_dump(fd, dump_kind, ++seq);
+        }
+    }
+    close(fd);
+    std::printf("wait-coa: no usable global address on %s within %ld ms\n", dev, ms);
+    return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string_view what = argc > 1 ? argv[1] : "";
     if (what == "pfkey") return probe_pfkey();
     if (what == "capture" && argc == 5) return capture(argv[2], argv[3], std::atol(argv[4]));
-    std::fprintf(stderr, "usage: nk_probe pfkey | capture DEV FILE MS\n");
+    if (what == "wait-coa" && (argc == 4 || argc == 5))
+        return wait_coa(argv[2], std::atol(argv[3]), argc == 5 ? argv[4] : nullptr);
+    std::fprintf(stderr, "usage: nk_probe pfkey | capture DEV FILE MS | wait-coa DEV MS [PREFIX/LEN]\n");
     return 2;
 }
