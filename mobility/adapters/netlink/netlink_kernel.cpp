@@ -600,6 +600,25 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
         co_return out;
     }
 
+    awaitable<void> run_replay(std::function<void(bool)> done) {
+        auto links = co_await dump_links();
+        bool ok = links.has_value();
+        if (links)
+            for (const auto& l : *links)
+                deliver(kernel::LinkChanged{l.name, uint32_t(l.index), (l.flags & IFF_UP) != 0,
+                                            (l.flags & IFF_LOWER_UP) != 0, false});
+        for (uint16_t type : {uint16_t(RTM_GETADDR), uint16_t(RTM_GETROUTE), uint16_t(RTM_GETNEIGH)}) {
+            if (!ok || closed) break;
+            auto r = co_await dump(rtnl_requests.get(), dump_request(type, AF_INET6));
+            if (r.error) {
+                ok = false;
+                break;
+            }
+            for (const auto& bytes : r.messages) on_rtnl_event(*reinterpret_cast<const nlmsghdr*>(bytes.data()));
+        }
+        if (!closed) done(ok);
+    }
+
     awaitable<void> run_dump(DumpCompletion done) {
         auto d = co_await dump_objects();
         if (!closed) done(std::move(d));
@@ -806,6 +825,10 @@ void NetlinkKernel::dump_owned(DumpCompletion done) {
 }
 
 void NetlinkKernel::set_listener(kernel::KernelListener* listener) { impl_->listener = listener; }
+
+void NetlinkKernel::replay_net_state(std::function<void(bool)> done) {
+    impl_->enqueue([self = impl_, done = std::move(done)] { return self->run_replay(done); });
+}
 
 uint64_t NetlinkKernel::round_trips() const { return impl_->round_trips(); }
 

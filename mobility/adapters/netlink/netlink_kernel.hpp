@@ -67,6 +67,13 @@ public:
     void set_listener(kernel::KernelListener* listener) override;
     uint64_t round_trips() const override;
 
+    // Delivers the namespace's current links, IPv6 addresses, IPv6 routes
+    // and IPv6 neighbours to the listener as the events the kernel would
+    // have sent when they appeared (a daemon's movement detection starts
+    // from the present, not from the next change); `done(ok)` after the
+    // last one. Every object, not only ours.
+    void replay_net_state(std::function<void(bool ok)> done);
+
     struct Impl;
 
 private:

@@ -1,0 +1,327 @@
+#include "mobility/daemon/home_agent.hpp"
+
+#include <chrono>
+
+#include "conf/parser.hpp"
+#include "conf/reload.hpp"
+#include "mobility/adapters/file/atomic_file.hpp"
+#include "mobility/adapters/file/static_keys.hpp"
+#include "mobility/core/binding/snapshot.hpp"
+#include "mobility/core/mh/codec.hpp"
+#include "mobility/daemon/log.hpp"
+#include "mobility/daemon/report_names.hpp"
+
+namespace nemokey::mobility::daemon {
+
+namespace {
+
+int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+config::HomeAgentCoreConfig core_of(const conf::Model& model) {
+    auto core = config::home_agent_core_config(model);
+    if (!core) return {};
+    // RFC 6275 sec. 10.3.1 DAD for a first registration needs Neighbor
+    // Solicitations on the home link: not done by this daemon yet
+    // (drafts-notes/mobilityd.md, "Deviations").
+    core->binding_cache.duplicate_address_detection = false;
+    return *core;
+}
+
+}  // namespace
+
+HomeAgent::HomeAgent(Runtime& runtime, conf::Model model)
+    : rt_(runtime),
+      model_(std::move(model)),
+      core_(core_of(model_)),
+      authorizer_(core_.nodes),
+      cache_(core_.binding_cache, authorizer_),
+      timers_(runtime.io, [this](const binding::TimerKey& k) {
+          run(cache_.handle(binding::TimerExpired{k}, monotonic_now()));
+          snapshot();
+      }),
+      started_at_(monotonic_now()) {
+    rt_.commands.add("binding-list", "the binding cache", [this](const nlohmann::json&) {
+        auto rows = bindings();
+        return control::Answer{rows.empty() ? control::ResultCode::empty : control::ResultCode::ok,
+                               std::to_string(rows.size()) + " bindings",
+                               nlohmann::json{{"role", "home-agent"}, {"bindings", rows}}};
+    });
+    rt_.commands.add("config-reload", "re-read the configuration; bindings of unchanged nodes stay",
+                     [this](const nlohmann::json&) { return reload(); });
+}
+
+HomeAgent::~HomeAgent() = default;
+
+bool HomeAgent::load_data_plane(std::string& error) {
+    dataplane::HomeAgentDataPlane plane;
+    if (!model_.interfaces.empty()) plane.home_link_interface = model_.interfaces.front().name;
+    const conf::Plan plan = conf::derive_plan(model_);
+    for (const auto& node : plan.nodes) {
+        plane.spd[node.home_address] = node.spd;
+        if (node.static_sas.empty()) continue;
+        const conf::Binding* b = nullptr;
+        for (const auto* candidate : model_.bindings())
+            if (candidate->home_address.value == node.home_address) b = candidate;
+        if (!b || !b->keying.static_keys) {
+            error = "node " + node.source_file + ": static keys without a key file";
+            return false;
+        }
+        auto sas = adapters::read_static_sas(b->keying.static_keys->key_file.resolved, node.static_sas);
+        if (!sas.ok()) {
+            error = sas.error().message;
+            return false;
+        }
+        plane.static_sas[node.home_address] = std::move(*sas);
+    }
+    plane_ = std::move(plane);
+    return true;
+}
+
+void HomeAgent::start(std::function<void(bool)> done) {
+    std::string error;
+    if (!load_data_plane(error)) {
+        log_error("MOB_KEYS_INVALID", error);
+        done(false);
+        return;
+    }
+    executor_ = std::make_unique<dataplane::KernelExecutor>(
+        rt_.kernel, [this] { return dataplane::desired_state(cache_, plane_); }, false);
+    const auto snapshot_file = rt_.state_dir / "binding-cache.json";
+    binding::Actions restored;
+    if (adapters::file_exists(snapshot_file)) {
+        std::string text;
+        try {
+            text = adapters::read_file(snapshot_file);
+        } catch (const adapters::FileError& e) {
+            log_error("MOB_SNAPSHOT_UNREADABLE", snapshot_file.string() + ": " + e.what());
+        }
+        auto snap = binding::decode_binding_cache_snapshot(text);
+        if (!snap.ok()) {
+            log_error("MOB_SNAPSHOT_INVALID", snapshot_file.string() + ": " + snap.error().to_string() +
+                                                   " (starting with an empty binding cache)");
+            rt_.count("snapshot.invalid");
+        } else {
+            auto r = binding::restore(cache_, *snap, binding::RestoreClock{monotonic_now(), wall_clock_ms()});
+            if (r.ok()) {
+                restored = std::move(*r);
+                log_info("MOB_SNAPSHOT_RESTORED", std::to_string(cache_.binding_count()) + " bindings of " +
+                                                      std::to_string(cache_.size()) + " home addresses from " +
+                                                      snapshot_file.string());
+            } else {
+                log_error("MOB_SNAPSHOT_INVALID", r.error().to_string());
+            }
+        }
+    }
+    writer_ = std::make_unique<adapters::BackgroundFileWriter>(snapshot_file);
+    executor_->start([this, restored = std::move(restored), done = std::move(done)](bool ok, size_t operations) mutable {
+        if (!ok) {
+            log_error("MOB_KERNEL_RECONCILE_FAILED", "the kernel refused the home agent's state at start");
+            done(false);
+            return;
+        }
+        log_info("MOB_KERNEL_RECONCILED", std::to_string(operations) + " kernel operations at start");
+        rt_.socket.start([this](const adapters::ReceivedMobilityHeader& m) { on_message(m); });
+        run(std::move(restored));
+        done(true);
+    });
+}
+
+void HomeAgent::stop(std::function<void()> done) {
+    stopping_ = true;
+    timers_.cancel_all();
+    // The snapshot stays: a restart restores the bindings (their lifetimes
+    // keep running on the wall clock meanwhile).
+    if (writer_) writer_->flush();
+    executor_->shutdown([done = std::move(done)](bool ok) {
+        if (!ok) log_error("MOB_KERNEL_CLEANUP_FAILED", "some kernel state could not be removed");
+        done();
+    });
+}
+
+void HomeAgent::on_message(const adapters::ReceivedMobilityHeader& m) {
+    if (stopping_) return;
+    auto decoded = mh::decode(m.message);
+    if (!decoded.ok()) {
+        rt_.count("drop.mh-malformed");
+        log_warning("MOB_MH_MALFORMED", "from " + m.source.to_string() + ": " + decoded.error().message());
+        return;
+    }
+    const auto* bu = std::get_if<mh::BindingUpdate>(&decoded->message);
+    if (!bu) {
+        rt_.count("drop.mh-unexpected-type");
+        return;
+    }
+    rt_.count("received.binding-update");
+    binding::ReceivedBindingUpdate r;
+    r.destination = m.destination;
+    if (m.home_address_option) {
+        // After the kernel's swap the socket sees the home address as
+        // source and the care-of address in the option (RFC 6275 sec. 9.3.1).
+        r.source = *m.home_address_option;
+        r.home_address_option = m.source;
+    } else {
+        r.source = m.source;
+    }
+    const net::Ipv6Address hoa = r.home_address_option.value_or(r.source);
+    // The kernel's IPsec policy for a configured node's home address
+    // requires ESP with that node's SA (conf/plan.hpp, signalling class):
+    // a BU for it reached us only if protected. For other addresses there
+    // is no such policy, so nothing says it was protected.
+    if (const auto* node = authorizer_.find_home_address(hoa)) {
+        r.ipsec_protected = true;
+        r.identity = node->identity.value;
+    }
+    r.message = *bu;
+    run(cache_.handle(r, monotonic_now()));
+}
+
+void HomeAgent::run(binding::Actions actions) {
+    bool kernel_work = false;
+    for (const auto& a : actions) {
+        if (const auto* s = std::get_if<binding::SendBindingAcknowledgement>(&a)) {
+            send(*s);
+        } else if (const auto* t = std::get_if<binding::ArmTimer>(&a)) {
+            timers_.arm(t->key, t->at);
+        } else if (const auto* c = std::get_if<binding::CancelTimer>(&a)) {
+            timers_.cancel(c->key);
+        } else if (std::holds_alternative<binding::CommitKernelState>(a) ||
+                   std::holds_alternative<binding::Migrate>(a)) {
+            kernel_work = true;
+        } else if (const auto* r = std::get_if<binding::Report>(&a)) {
+            report(*r);
+        } else if (const auto* d = std::get_if<binding::DropMessage>(&a)) {
+            rt_.count("drop." + std::string(d->reason));
+            log(LogLevel::debug, "MOB_MESSAGE_DROPPED", std::string(d->reason));
+        } else if (const auto* i = std::get_if<binding::InstallBinding>(&a)) {
+            log_info("MOB_BINDING_INSTALL", i->home_address.to_string() + " via " + i->care_of_address.to_string());
+        } else if (const auto* u = std::get_if<binding::UpdateBinding>(&a)) {
+            log_info("MOB_BINDING_MOVE", u->home_address.to_string() + " " + u->old_care_of_address.to_string() +
+                                             " -> " + u->care_of_address.to_string());
+        } else if (const auto* x = std::get_if<binding::RemoveBinding>(&a)) {
+            log_info("MOB_BINDING_REMOVE", x->home_address.to_string() + " via " + x->care_of_address.to_string());
+        } else if (const auto* dad = std::get_if<binding::PerformDuplicateAddressDetection>(&a)) {
+            // Never asked for: duplicate_address_detection is off (core_of).
+            log_error("MOB_DAD_UNAVAILABLE", dad->home_address.to_string());
+        }
+    }
+    if (!kernel_work) return;
+    executor_->execute(actions, [this](uint64_t operation, bool ok) {
+        if (!ok) rt_.count("kernel.commit-failed");
+        run(cache_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
+        snapshot();
+    });
+}
+
+void HomeAgent::send(const binding::SendBindingAcknowledgement& s) {
+    auto bytes = mh::encode(s.message);
+    if (!bytes.ok()) {
+        log_error("MOB_BA_UNENCODABLE", bytes.error().message());
+        return;
+    }
+    // With a binding in place the kernel's route2 state adds the type 2
+    // routing header (RFC 6275 sec. 6.4) when we send to the home address;
+    // without one (a refused first registration) the BA goes straight to
+    // the care-of address.
+    net::Ipv6Address to = s.destination;
+    if (s.type2_routing_header && cache_.find(*s.type2_routing_header)) to = *s.type2_routing_header;
+    std::string error;
+    if (!rt_.socket.send(s.source, to, *bytes, &error)) {
+        rt_.count("send.binding-acknowledgement-failed");
+        log_warning("MOB_BA_SEND_FAILED", "to " + to.to_string() + ": " + error);
+        return;
+    }
+    rt_.count("sent.binding-acknowledgement");
+    log(LogLevel::debug, "MOB_BA_SENT",
+        "to " + to.to_string() + " status " + std::to_string(static_cast<int>(s.message.status)));
+}
+
+void HomeAgent::report(const binding::Report& r) {
+    rt_.count("report." + std::string(to_string(r.kind)));
+    std::string text = r.home_address.to_string();
+    if (r.status) text += " status " + std::to_string(static_cast<int>(*r.status));
+    if (const auto* e = cache_.find(r.home_address); e && !e->bindings.empty())
+        text += " care-of " + e->bindings.front().care_of_address.to_string();
+    log_info(report_log_id(r.kind), text);
+    rt_.publish(nlohmann::json{{"kind", to_string(r.kind)}, {"home-address", r.home_address.to_string()},
+                               {"binding-id", r.binding_id}});
+}
+
+void HomeAgent::snapshot() {
+    if (!writer_ || stopping_) return;
+    writer_->write(binding::encode(
+        binding::take_snapshot(cache_, binding::SnapshotTime{monotonic_now(), wall_clock_ms()})));
+}
+
+nlohmann::json HomeAgent::status() const {
+    return nlohmann::json{{"role", "home-agent"},
+                          {"bindings", cache_.binding_count()},
+                          {"home-addresses", cache_.size()},
+                          {"kernel-objects", executor_ ? executor_->installed().size() : 0}};
+}
+
+nlohmann::json HomeAgent::bindings() const {
+    nlohmann::json rows = nlohmann::json::array();
+    const auto now = monotonic_now();
+    std::vector<net::Ipv6Address> order;
+    for (const auto& [hoa, e] : cache_.entries()) order.push_back(hoa);
+    std::sort(order.begin(), order.end());
+    for (const auto& hoa : order) {
+        const auto& e = *cache_.find(hoa);
+        for (const auto& b : e.bindings) {
+            std::string flags = std::string(e.mobile_router ? "R" : "") + (e.key_management_mobility ? "K" : "") +
+                                (e.multiple_care_of_addresses ? "M" : "");
+            nlohmann::json prefixes = nlohmann::json::array();
+            for (const auto& p : e.mobile_network_prefixes) prefixes.push_back(p.to_string());
+            rows.push_back({{"home-address", hoa.to_string()},
+                            {"care-of-address", b.care_of_address.to_string()},
+                            {"binding-id", b.binding_id},
+                            {"lifetime-remaining",
+                             std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(b.expires_at - now).count())},
+                            {"flags", flags},
+                            {"prefixes", prefixes},
+                            {"sequence", b.last_sequence}});
+        }
+    }
+    return rows;
+}
+
+control::Answer HomeAgent::reload() {
+    auto parsed = conf::parse_file(rt_.config_file);
+    if (!parsed.ok()) {
+        std::string text = "configuration not reloaded:";
+        for (const auto& e : parsed.error()) text += " " + e.to_string();
+        return {control::ResultCode::error, text, std::nullopt};
+    }
+    const conf::Model& next = *parsed;
+    auto plan = config::plan_reconfiguration(model_, next, conf::diff(model_, next), cache_);
+    if (!plan) return {control::ResultCode::error, "the new configuration is not a home agent's", std::nullopt};
+    conf::Model previous = std::move(model_);
+    model_ = next;
+    std::string error;
+    if (!load_data_plane(error)) {
+        model_ = std::move(previous);
+        return {control::ResultCode::error, "configuration not reloaded: " + error, std::nullopt};
+    }
+    plan->config.binding_cache.duplicate_address_detection = false;
+    auto actions = config::apply(*plan, cache_, authorizer_);
+    for (const auto& removal : plan->removals)
+        log_info("MOB_RELOAD_BINDING_REMOVED",
+                 removal.home_address.to_string() + " (" + std::string(config::to_string(removal.reason)) + ")");
+    const size_t removed = plan->removals.size();
+    // Even with no binding removed the desired state changed (new nodes'
+    // keys and policies): one commit reconciles it.
+    actions.push_back(binding::CommitKernelState{0, {}});
+    run(std::move(actions));
+    snapshot();
+    return {control::ResultCode::ok,
+            "reloaded: " + std::to_string(plan->added.size()) + " nodes added, " +
+                std::to_string(plan->removed.size()) + " removed, " + std::to_string(plan->changed.size()) +
+                " changed, " + std::to_string(removed) + " bindings removed",
+            std::nullopt};
+}
+
+}  // namespace nemokey::mobility::daemon

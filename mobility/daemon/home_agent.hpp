@@ -1,0 +1,56 @@
+// mobilityd as a home agent (RFC 6275 sec. 10, RFC 3963 sec. 6): Binding
+// Updates from the Mobility Header socket drive the binding cache; its
+// actions become Binding Acknowledgements on the socket, timers on the
+// loop and kernel state through the KernelExecutor (one batch per step);
+// the cache is snapshotted as it changes, and restored at start, so a
+// restart (even after kill -9) keeps every binding.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "conf/model.hpp"
+#include "conf/plan.hpp"
+#include "mobility/adapters/file/background_writer.hpp"
+#include "mobility/core/binding/binding_cache.hpp"
+#include "mobility/core/config/core_config.hpp"
+#include "mobility/core/dataplane/desired_state.hpp"
+#include "mobility/core/dataplane/executor.hpp"
+#include "mobility/daemon/runtime.hpp"
+#include "mobility/daemon/timers.hpp"
+
+namespace nemokey::mobility::daemon {
+
+class HomeAgent final : public Role {
+public:
+    HomeAgent(Runtime& runtime, conf::Model model);
+    ~HomeAgent() override;
+
+    void start(std::function<void(bool ok)> done) override;
+    void stop(std::function<void()> done) override;
+    nlohmann::json status() const override;
+    nlohmann::json bindings() const override;
+
+private:
+    void on_message(const adapters::ReceivedMobilityHeader& m);
+    void run(binding::Actions actions);
+    void send(const binding::SendBindingAcknowledgement& s);
+    void report(const binding::Report& r);
+    void snapshot();
+    bool load_data_plane(std::string& error);
+    control::Answer reload();
+
+    Runtime& rt_;
+    conf::Model model_;
+    config::HomeAgentCoreConfig core_;
+    config::ConfiguredAuthorizer authorizer_;
+    binding::BindingCache cache_;
+    dataplane::HomeAgentDataPlane plane_;
+    std::unique_ptr<dataplane::KernelExecutor> executor_;
+    TimerTable<binding::TimerKey> timers_;
+    std::unique_ptr<adapters::BackgroundFileWriter> writer_;
+    binding::TimePoint started_at_;
+    bool stopping_ = false;
+};
+
+}  // namespace nemokey::mobility::daemon

@@ -1,0 +1,294 @@
+#include "mobility/daemon/mobile_node.hpp"
+
+#include <chrono>
+
+#include "conf/plan.hpp"
+#include "mobility/adapters/file/static_keys.hpp"
+#include "mobility/core/config/core_config.hpp"
+#include "mobility/core/mh/codec.hpp"
+#include "mobility/daemon/log.hpp"
+#include "mobility/daemon/report_names.hpp"
+
+namespace nemokey::mobility::daemon {
+
+namespace {
+
+binding::BindingUpdateListConfig list_config(const conf::Model& model) {
+    auto lists = config::mobile_node_core_config(model);
+    // The first home agent; falling back to the next one is not done yet
+    // (drafts-notes/mobilityd.md).
+    return lists.empty() ? binding::BindingUpdateListConfig{} : lists.front();
+}
+
+long long ms_between(binding::TimePoint a, binding::TimePoint b) { return (b - a).count(); }
+
+}  // namespace
+
+MobileNode::MobileNode(Runtime& runtime, conf::Model model)
+    : rt_(runtime),
+      model_(std::move(model)),
+      list_(list_config(model_)),
+      detector_(movement::make_movement_detector(
+          config::movement_detector_core_config(model_).value_or(movement::MovementDetectorConfig{}))),
+      timers_(runtime.io, [this](const binding::TimerKey& k) { run(list_.handle(binding::TimerExpired{k}, monotonic_now())); }),
+      movement_timer_(runtime.io) {
+    rt_.commands.add("binding-list", "the binding update list", [this](const nlohmann::json&) {
+        auto rows = bindings();
+        return control::Answer{rows.empty() ? control::ResultCode::empty : control::ResultCode::ok,
+                               std::to_string(rows.size()) + " bindings",
+                               nlohmann::json{{"role", std::string(conf::to_string(model_.role))}, {"bindings", rows}}};
+    });
+    rt_.commands.add("movement-trigger", "a link-layer hint: {interface, event: link-going-down|link-up}",
+                     [this](const nlohmann::json& a) {
+                         movement::LinkLayerTrigger t;
+                         if (!a.contains("interface") || !a["interface"].is_string())
+                             return control::Answer{control::ResultCode::error, "'interface' missing", std::nullopt};
+                         t.interface = a["interface"].get<std::string>();
+                         const std::string event = a.value("event", "");
+                         if (event == "link-going-down")
+                             t.event = movement::LinkLayerEvent::link_going_down;
+                         else if (event == "link-up")
+                             t.event = movement::LinkLayerEvent::link_up;
+                         else
+                             return control::Answer{control::ResultCode::error,
+                                                    "'event' must be 'link-going-down' or 'link-up'", std::nullopt};
+                         rt_.count("trigger." + event);
+                         on_movement(t);
+                         return control::Answer{control::ResultCode::ok, "trigger " + event + " on " + t.interface,
+                                                std::nullopt};
+                     });
+}
+
+MobileNode::~MobileNode() { rt_.kernel.set_listener(nullptr); }
+
+void MobileNode::start(std::function<void(bool)> done) {
+    const conf::Plan plan = conf::derive_plan(model_);
+    if (plan.nodes.empty() || !model_.self) {
+        log_error("MOB_CONFIG_INVALID", "no node in the configuration");
+        done(false);
+        return;
+    }
+    const auto& node = plan.nodes.front();
+    plane_.spd = node.spd;
+    for (const auto& p : model_.self->mobile_network.prefixes) plane_.mobile_network_prefixes.push_back(p.value);
+    if (!node.static_sas.empty()) {
+        if (!model_.self->keying.static_keys) {
+            log_error("MOB_KEYS_INVALID", "static keys without a key file");
+            done(false);
+            return;
+        }
+        auto sas = adapters::read_static_sas(model_.self->keying.static_keys->key_file.resolved, node.static_sas);
+        if (!sas.ok()) {
+            log_error("MOB_KEYS_INVALID", sas.error().message);
+            done(false);
+            return;
+        }
+        plane_.static_sas = std::move(*sas);
+    }
+    executor_ = std::make_unique<dataplane::KernelExecutor>(
+        rt_.kernel, [this] { return dataplane::desired_state(list_, plane_); }, true);
+    executor_->start([this, done = std::move(done)](bool ok, size_t operations) mutable {
+        if (!ok) {
+            log_error("MOB_KERNEL_RECONCILE_FAILED", "the kernel refused the mobile node's state at start");
+            done(false);
+            return;
+        }
+        log_info("MOB_KERNEL_RECONCILED", std::to_string(operations) + " kernel operations at start");
+        rt_.socket.start([this](const adapters::ReceivedMobilityHeader& m) { on_message(m); });
+        rt_.kernel.set_listener(this);
+        // Movement detection starts from the links and addresses there are.
+        rt_.kernel.replay_net_state([this, done = std::move(done)](bool replayed) {
+            if (!replayed) log_warning("MOB_NET_STATE_UNREAD", "links and addresses could not be read at start");
+            started_ = true;
+            done(true);
+        });
+    });
+}
+
+void MobileNode::stop(std::function<void()> done) {
+    stopping_ = true;
+    rt_.kernel.set_listener(nullptr);
+    movement_timer_.cancel();
+    timers_.cancel_all();
+    // RFC 6275 leaves the home agent's binding to run out with its
+    // lifetime; the local state goes now.
+    executor_->shutdown([done = std::move(done)](bool ok) {
+        if (!ok) log_error("MOB_KERNEL_CLEANUP_FAILED", "some kernel state could not be removed");
+        done();
+    });
+}
+
+void MobileNode::on_kernel_event(const kernel::KernelEvent& event) {
+    if (stopping_) return;
+    if (auto input = movement::movement_input(event)) on_movement(*input);
+}
+
+void MobileNode::on_movement(const movement::MovementInput& input) {
+    const auto now = monotonic_now();
+    auto outputs = detector_->handle(input, now);
+    for (auto& o : outputs) {
+        if (const auto* d = std::get_if<movement::MovementDecision>(&o)) {
+            log_info("MOB_MOVEMENT", std::string(movement::to_string(d->kind)) + " (" + movement::to_string(d->reason) +
+                                         ") " + (d->previous_care_of_address ? d->previous_care_of_address->to_string() : "-") +
+                                         " -> " + (d->care_of_address ? d->care_of_address->to_string() : "-") + " on " +
+                                         (d->interface.empty() ? "-" : d->interface));
+            if (d->care_of_address && d->kind != movement::DecisionKind::lost_without_alternative) {
+                if (handover_) finish_handover();
+                handover_ = Handover{d->previous_care_of_address, *d->care_of_address, movement::to_string(d->reason),
+                                     d->observed_at, d->decided_at, {}, {}, {}};
+            }
+            rt_.publish(nlohmann::json{{"kind", "movement"},
+                                       {"decision", movement::to_string(d->kind)},
+                                       {"reason", movement::to_string(d->reason)},
+                                       {"interface", d->interface},
+                                       {"care-of-address", d->care_of_address ? d->care_of_address->to_string() : ""}});
+        } else if (const auto* t = std::get_if<movement::ArmMovementTimer>(&o)) {
+            movement_timer_.expires_at(t->at);
+            movement_timer_.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec && !stopping_) on_movement(movement::MovementTimerExpired{});
+            });
+        } else if (std::holds_alternative<movement::CancelMovementTimer>(o)) {
+            movement_timer_.cancel();
+        } else if (std::holds_alternative<movement::VerifyDefaultRouter>(o)) {
+            rt_.count("movement.verify-default-router-skipped");
+        } else if (auto e = movement::binding_event(o)) {
+            run(list_.handle(*e, now));
+        }
+    }
+}
+
+void MobileNode::on_message(const adapters::ReceivedMobilityHeader& m) {
+    if (stopping_) return;
+    auto decoded = mh::decode(m.message);
+    if (!decoded.ok()) {
+        rt_.count("drop.mh-malformed");
+        log_warning("MOB_MH_MALFORMED", "from " + m.source.to_string() + ": " + decoded.error().message());
+        return;
+    }
+    const auto now = monotonic_now();
+    if (const auto* ba = std::get_if<mh::BindingAcknowledgement>(&decoded->message)) {
+        rt_.count("received.binding-acknowledgement");
+        // The kernel's policy requires ESP for a BA from our home agent to
+        // our home address (conf/plan.hpp): one that reached us from there
+        // was protected.
+        const bool protected_ = m.source == list_.config().home_agent_address &&
+                                m.destination == list_.config().home_address;
+        if (handover_ && !handover_->ba_received) handover_->ba_received = now;
+        run(list_.handle(binding::BindingAcknowledgementReceived{m.source, *ba, protected_}, now));
+    } else if (const auto* brr = std::get_if<mh::BindingRefreshRequest>(&decoded->message)) {
+        rt_.count("received.binding-refresh-request");
+        run(list_.handle(binding::BindingRefreshRequestReceived{m.source, *brr}, now));
+    } else if (const auto* be = std::get_if<mh::BindingError>(&decoded->message)) {
+        rt_.count("received.binding-error");
+        run(list_.handle(binding::BindingErrorReceived{m.source, *be}, now));
+    } else {
+        rt_.count("drop.mh-unexpected-type");
+    }
+}
+
+void MobileNode::run(binding::Actions actions) {
+    bool kernel_work = false;
+    for (const auto& a : actions) {
+        if (const auto* s = std::get_if<binding::SendBindingUpdate>(&a)) {
+            send(*s);
+        } else if (const auto* t = std::get_if<binding::ArmTimer>(&a)) {
+            timers_.arm(t->key, t->at);
+        } else if (const auto* c = std::get_if<binding::CancelTimer>(&a)) {
+            timers_.cancel(c->key);
+        } else if (std::holds_alternative<binding::CommitKernelState>(a) ||
+                   std::holds_alternative<binding::Migrate>(a)) {
+            kernel_work = true;
+        } else if (const auto* r = std::get_if<binding::Report>(&a)) {
+            report(*r);
+        } else if (const auto* d = std::get_if<binding::DropMessage>(&a)) {
+            rt_.count("drop." + std::string(d->reason));
+        }
+    }
+    if (!kernel_work) return;
+    executor_->execute(actions, [this](uint64_t operation, bool ok) {
+        if (!ok) rt_.count("kernel.commit-failed");
+        if (handover_ && !handover_->migrated) handover_->migrated = monotonic_now();
+        run(list_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
+    });
+}
+
+void MobileNode::send(const binding::SendBindingUpdate& s) {
+    auto bytes = mh::encode(s.message);
+    if (!bytes.ok()) {
+        log_error("MOB_BU_UNENCODABLE", bytes.error().message());
+        return;
+    }
+    // Sent from the home address: the kernel's hao state turns it into a
+    // packet from the care-of address with a Home Address option (RFC
+    // 6275 sec. 6.3, 11.7.1); from home it leaves as it is.
+    const net::Ipv6Address from = s.home_address_option.value_or(s.source);
+    std::string error;
+    if (!rt_.socket.send(from, s.destination, *bytes, &error)) {
+        rt_.count("send.binding-update-failed");
+        log_warning("MOB_BU_SEND_FAILED", "to " + s.destination.to_string() + ": " + error);
+        return;
+    }
+    rt_.count("sent.binding-update");
+    if (handover_ && !handover_->bu_sent) handover_->bu_sent = monotonic_now();
+    log(LogLevel::debug, "MOB_BU_SENT", "seq " + std::to_string(s.message.sequence_number) + " lifetime " +
+                                            std::to_string(s.message.lifetime));
+}
+
+void MobileNode::report(const binding::Report& r) {
+    rt_.count("report." + std::string(to_string(r.kind)));
+    std::string text = r.home_address.to_string();
+    if (r.status) text += " status " + std::to_string(static_cast<int>(*r.status));
+    log_info(report_log_id(r.kind), text);
+    rt_.publish(nlohmann::json{{"kind", to_string(r.kind)}, {"home-address", r.home_address.to_string()},
+                               {"binding-id", r.binding_id}});
+    if (r.kind == binding::ReportKind::registered && handover_) finish_handover();
+}
+
+void MobileNode::finish_handover() {
+    const Handover h = *handover_;
+    handover_.reset();
+    auto step = [&](const std::optional<binding::TimePoint>& t) {
+        return t ? std::to_string(ms_between(h.detected, *t)) : std::string("-");
+    };
+    // One line per handover (the timing line): times in ms since
+    // the movement was detected.
+    log_info("MOB_HANDOVER", (h.from ? h.from->to_string() : std::string("-")) + " -> " + h.to.to_string() +
+                                 " reason " + h.reason + " detected 0 decided " +
+                                 std::to_string(ms_between(h.detected, h.decided)) + " migrate-done " + step(h.migrated) +
+                                 " bu-sent " + step(h.bu_sent) + " ba-received " + step(h.ba_received));
+    rt_.publish(nlohmann::json{{"kind", "handover"},
+                               {"from", h.from ? h.from->to_string() : ""},
+                               {"to", h.to.to_string()},
+                               {"decided-ms", ms_between(h.detected, h.decided)},
+                               {"ba-received-ms", h.ba_received ? ms_between(h.detected, *h.ba_received) : -1}});
+}
+
+nlohmann::json MobileNode::status() const {
+    auto m = detector_->status();
+    return nlohmann::json{{"role", std::string(conf::to_string(model_.role))},
+                          {"bindings", list_.entries().size()},
+                          {"at-home", m.at_home},
+                          {"care-of-address", m.care_of_address ? m.care_of_address->to_string() : ""},
+                          {"interface", m.interface},
+                          {"kernel-objects", executor_ ? executor_->installed().size() : 0}};
+}
+
+nlohmann::json MobileNode::bindings() const {
+    nlohmann::json rows = nlohmann::json::array();
+    const auto now = monotonic_now();
+    for (const auto& [id, e] : list_.entries()) {
+        rows.push_back({{"home-address", list_.config().home_address.to_string()},
+                        {"home-agent", list_.config().home_agent_address.to_string()},
+                        {"care-of-address", e.care_of_address.to_string()},
+                        {"binding-id", e.binding_id},
+                        {"state", binding::to_string(e.state)},
+                        {"lifetime-remaining",
+                         e.state == binding::BulState::bound
+                             ? std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(e.expires_at - now).count())
+                             : 0},
+                        {"k-granted", e.key_management_mobility_granted}});
+    }
+    return rows;
+}
+
+}  // namespace nemokey::mobility::daemon

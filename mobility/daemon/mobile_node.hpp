@@ -1,0 +1,70 @@
+// mobilityd as a mobile node or mobile router (RFC 6275 sec. 11, RFC 3963
+// sec. 5): rtnetlink events (replayed at start, then live) drive movement
+// detection; its decisions drive the binding update list of the first
+// configured home agent; BUs leave on the Mobility Header socket, BAs come
+// back on it; kernel state (tunnel, home address, rules, SAs, policies)
+// goes through the KernelExecutor, MIGRATE before the BU from a new
+// care-of address. One line per handover gives the time of each step.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "conf/model.hpp"
+#include "mobility/core/binding/binding_update_list.hpp"
+#include "mobility/core/dataplane/desired_state.hpp"
+#include "mobility/core/dataplane/executor.hpp"
+#include "mobility/core/movement/movement_detector.hpp"
+#include "mobility/daemon/runtime.hpp"
+#include "mobility/daemon/timers.hpp"
+#include "mobility/kernel/kernel.hpp"
+
+namespace nemokey::mobility::daemon {
+
+class MobileNode final : public Role, private kernel::KernelListener {
+public:
+    MobileNode(Runtime& runtime, conf::Model model);
+    ~MobileNode() override;
+
+    void start(std::function<void(bool ok)> done) override;
+    void stop(std::function<void()> done) override;
+    nlohmann::json status() const override;
+    nlohmann::json bindings() const override;
+
+private:
+    void on_kernel_event(const kernel::KernelEvent& event) override;
+    void on_movement(const movement::MovementInput& input);
+    void on_message(const adapters::ReceivedMobilityHeader& m);
+    void run(binding::Actions actions);
+    void send(const binding::SendBindingUpdate& s);
+    void report(const binding::Report& r);
+
+    // The steps of one handover (the timing line).
+    struct Handover {
+        std::optional<net::Ipv6Address> from;
+        net::Ipv6Address to;
+        std::string reason;
+        binding::TimePoint detected{};
+        binding::TimePoint decided{};
+        std::optional<binding::TimePoint> migrated;
+        std::optional<binding::TimePoint> bu_sent;
+        std::optional<binding::TimePoint> ba_received;
+    };
+    void finish_handover();
+
+    Runtime& rt_;
+    conf::Model model_;
+    binding::BindingUpdateList list_;
+    std::unique_ptr<movement::MovementDetector> detector_;
+    dataplane::MobileDataPlane plane_;
+    std::unique_ptr<dataplane::KernelExecutor> executor_;
+    TimerTable<binding::TimerKey> timers_;
+    boost::asio::steady_timer movement_timer_;
+    std::optional<Handover> handover_;
+    bool started_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace nemokey::mobility::daemon

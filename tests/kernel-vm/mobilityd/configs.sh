@@ -1,0 +1,98 @@
+# Writes the configurations of the mobilityd scenarios into DIR (bash;
+# source it, then call mobilityd_configs DIR): a home agent on the home
+# link of the topology (lib/topology.sh) serving one mobile node with
+# static RFC 3776 keys, and that mobile node on access links acc1/acc2.
+# Key files are written with mode 0600, as mobilityd requires.
+mobilityd_configs() {
+  local dir=$1
+  mkdir -p "$dir/ha/nodes.d" "$dir/ha/keys" "$dir/mn"
+  cat > "$dir/ha/ha.toml" <<EOC
+role = "home-agent"
+[[interface]]
+name = "eth0"
+[home-agent]
+addresses = ["$TOPO_HA"]
+home-prefixes = ["$TOPO_HOME_PREFIX"]
+nodes-dir = "nodes.d"
+[timers]
+binding-lifetime = 600
+EOC
+  cat > "$dir/ha/nodes.d/mn.toml" <<EOC
+identity = "mn.testbed.example"
+role = "mobile-node"
+home-address = "$TOPO_MR_HOA"
+[keying]
+method = "static"
+[keying.static]
+encryption = "aes128-gcm16"
+integrity = "none"
+spi-to-home-agent = 0x2001
+spi-from-home-agent = 0x2002
+key-file = "../keys/mn.keys"
+[protection]
+payload-tunnel = false
+home-test = false
+EOC
+  cat > "$dir/ha/keys/mn.keys" <<EOC
+to-home-agent   0x000102030405060708090a0b0c0d0e0f10111213
+from-home-agent 0x101112131415161718191a1b1c1d1e1f20212223
+EOC
+  cp "$dir/ha/keys/mn.keys" "$dir/mn/mn.keys"
+  chmod 600 "$dir/ha/keys/mn.keys" "$dir/mn/mn.keys"
+  cat > "$dir/mn/mn.toml" <<EOC
+role = "mobile-node"
+identity = "mn.testbed.example"
+[[interface]]
+name = "acc1"
+preference = 20
+[[interface]]
+name = "acc2"
+preference = 10
+[home]
+home-agent-addresses = ["$TOPO_HA"]
+home-prefix = "$TOPO_HOME_PREFIX"
+home-address = "$TOPO_MR_HOA"
+[timers]
+binding-lifetime = 600
+[keying]
+method = "static"
+[keying.static]
+encryption = "aes128-gcm16"
+integrity = "none"
+spi-to-home-agent = 0x2001
+spi-from-home-agent = 0x2002
+key-file = "mn.keys"
+[protection]
+payload-tunnel = false
+home-test = false
+EOC
+}
+
+# mobilityd_start NS NAME CONFIG: starts mobilityd in NS in the background
+# (log in $NK_OUT/NAME.log, socket /run/nemokey/NAME.sock) and waits until
+# its control socket answers (status-get), at most 20 s.
+mobilityd_start() {
+  local ns=$1 name=$2 config=$3 i
+  ip netns exec "$ns" "$NK_BUILD/mobility/daemon/mobilityd" --config "$config" \
+    --socket "/run/nemokey/$name.sock" --state-dir "$NK_OUT/state-$name" --debug \
+    >>"$NK_OUT/$name.log" 2>&1 &
+  eval "PID_$name=$!"
+  for i in $(seq 1 200); do
+    "$NK_BUILD/mobility/mobctl/mobctl" --socket "/run/nemokey/$name.sock" status >/dev/null 2>&1 && return 0
+    kill -0 "$(eval echo \$PID_$name)" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# mobctl_at NAME ARGS...: mobctl against the daemon NAME.
+mobctl_at() { local name=$1; shift; "$NK_BUILD/mobility/mobctl/mobctl" --socket "/run/nemokey/$name.sock" "$@"; }
+
+# kernel_state NS: every object of the namespace that a daemon may change,
+# one line each, sorted (to compare before and after).
+kernel_state() {
+  local ns=$1
+  { ip -n "$ns" -o link show | sed 's/^[0-9]*: //; s/ link\/.*//' ; ip -n "$ns" -o addr show ; ip -n "$ns" -o xfrm state ;
+    ip -n "$ns" -o xfrm policy ; ip -n "$ns" -6 route show table all ; ip -n "$ns" -6 rule ; ip -n "$ns" -6 neigh show proxy ; } 2>&1 |
+    grep -v 'valid_lft\|expires\|cache\|fe80::' | sort
+}
