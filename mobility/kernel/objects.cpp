@@ -80,7 +80,8 @@ std::string to_string(const SaId& id) {
 }
 
 std::string to_string(const PolicyId& id) {
-    return to_string(id.selector) + " dir " + direction_name(id.direction);
+    return to_string(id.selector) + " dir " + direction_name(id.direction) +
+           (id.type == PolicyType::sub ? " ptype sub" : "");
 }
 
 std::string to_string(const RouteId& id) {
@@ -131,6 +132,7 @@ std::string to_string(const KernelObjects& k) {
         if (s.selector) out += " sel " + to_string(*s.selector);
         out += algorithm("aead", s.aead) + algorithm("enc", s.encryption) + algorithm("auth", s.integrity) +
                opt("coa", s.care_of_address);
+        if (s.wildcard_receive) out += " wildrecv";
         if (s.owner_mark) out += " mark " + std::to_string(*s.owner_mark);
         out += "\n";
     }

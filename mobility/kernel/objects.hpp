@@ -80,6 +80,10 @@ struct Sa {
     std::optional<SaAlgorithm> integrity;
     std::optional<SaAlgorithm> aead;
     std::optional<IpAddress> care_of_address; // route2 / hao states (XFRMA_COADDR)
+    // XFRM_STATE_WILDRECV: a route2 / hao state with unspecified addresses
+    // that xfrm6_input_addr may match for any address (the home agent's
+    // Home Address option state of a first registration, RFC 6275 sec. 9.3.1).
+    bool wildcard_receive = false;
     // The ownership mark (marks.hpp): set on every SA we install; SAs of
     // other key managers (charon's, an administrator's) have none.
     std::optional<uint32_t> owner_mark;
@@ -97,9 +101,19 @@ struct PolicyTemplate {
     auto operator<=>(const PolicyTemplate&) const = default;
 };
 
+// XFRM_POLICY_TYPE_MAIN / _SUB (CONFIG_XFRM_SUB_POLICY). The kernel keeps
+// the two apart (a sub and a main policy may have the same selector) and
+// applies both: the sub policy's templates join the main one's, sorted
+// transport ESP first (xfrm_tmpl_sort). Mobile IPv6 keeps the
+// route-optimisation templates (hao / route2) in sub policies that come and
+// go with a binding, the ESP templates in main ones that do not
+// (drafts-notes/linux-mip6-xfrm.md).
+enum class PolicyType : uint8_t { main = 0, sub = 1 };
+
 struct PolicyId {
     Selector selector;
     PolicyDirection direction = PolicyDirection::out;
+    PolicyType type = PolicyType::main;
     auto operator<=>(const PolicyId&) const = default;
 };
 
