@@ -1,6 +1,8 @@
 #include "mobility/daemon/home_agent.hpp"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 
 #include "conf/parser.hpp"
 #include "conf/reload.hpp"
@@ -14,6 +16,10 @@
 namespace nemokey::mobility::daemon {
 
 namespace {
+
+std::filesystem::path proxy_ndp_file(const std::string& interface) {
+    return std::filesystem::path("/proc/sys/net/ipv6/conf") / interface / "proxy_ndp";
+}
 
 int64_t wall_clock_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -59,6 +65,8 @@ HomeAgent::~HomeAgent() = default;
 bool HomeAgent::load_data_plane(std::string& error) {
     dataplane::HomeAgentDataPlane plane;
     if (!model_.interfaces.empty()) plane.home_link_interface = model_.interfaces.front().name;
+    if (model_.home_agent)
+        for (const auto& a : model_.home_agent->addresses) plane.home_agent_addresses.push_back(a.value);
     const conf::Plan plan = conf::derive_plan(model_);
     for (const auto& node : plan.nodes) {
         plane.spd[node.home_address] = node.spd;
@@ -87,6 +95,20 @@ void HomeAgent::start(std::function<void(bool)> done) {
         log_error("MOB_KEYS_INVALID", error);
         done(false);
         return;
+    }
+    // RFC 6275 sec. 10.4.1: the home agent answers Neighbor Solicitations
+    // for registered home addresses; the kernel does so for proxy entries
+    // only where proxy_ndp is on (restored at stop).
+    if (!plane_.home_link_interface.empty()) {
+        const auto file = proxy_ndp_file(plane_.home_link_interface);
+        try {
+            proxy_ndp_before_ = adapters::read_file(file);
+            std::ofstream(file) << "1\n";
+        } catch (const adapters::FileError& e) {
+            log_error("MOB_HOME_LINK_MISSING", plane_.home_link_interface + ": " + e.what());
+            done(false);
+            return;
+        }
     }
     executor_ = std::make_unique<dataplane::KernelExecutor>(
         rt_.kernel, [this] { return dataplane::desired_state(cache_, plane_); }, false);
@@ -136,8 +158,14 @@ void HomeAgent::stop(std::function<void()> done) {
     // The snapshot stays: a restart restores the bindings (their lifetimes
     // keep running on the wall clock meanwhile).
     if (writer_) writer_->flush();
-    executor_->shutdown([done = std::move(done)](bool ok) {
+    if (!executor_) {
+        if (proxy_ndp_before_) std::ofstream(proxy_ndp_file(plane_.home_link_interface)) << *proxy_ndp_before_;
+        done();
+        return;
+    }
+    executor_->shutdown([this, done = std::move(done)](bool ok) {
         if (!ok) log_error("MOB_KERNEL_CLEANUP_FAILED", "some kernel state could not be removed");
+        if (proxy_ndp_before_) std::ofstream(proxy_ndp_file(plane_.home_link_interface)) << *proxy_ndp_before_;
         done();
     });
 }

@@ -50,6 +50,8 @@ private:
     TimerTable<binding::TimerKey> timers_;
     std::unique_ptr<adapters::BackgroundFileWriter> writer_;
     binding::TimePoint started_at_;
+    // net.ipv6.conf.<home link>.proxy_ndp as found, restored at stop.
+    std::optional<std::string> proxy_ndp_before_;
     bool stopping_ = false;
 };
 

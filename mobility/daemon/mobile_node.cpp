@@ -112,6 +112,10 @@ void MobileNode::stop(std::function<void()> done) {
     timers_.cancel_all();
     // RFC 6275 leaves the home agent's binding to run out with its
     // lifetime; the local state goes now.
+    if (!executor_) {
+        done();
+        return;
+    }
     executor_->shutdown([done = std::move(done)](bool ok) {
         if (!ok) log_error("MOB_KERNEL_CLEANUP_FAILED", "some kernel state could not be removed");
         done();

@@ -34,34 +34,35 @@ Sa ro_state(SaProtocol protocol, const Ipv6Address& src, const Ipv6Address& dst,
     return s;
 }
 
-// SPD entries plus the route-optimisation states of RFC 6275 sec. 6.3/6.4
-// that the kernel adds around them. `local_is_home_agent`: which end we are.
-void add_security(KernelObjects& k, const std::vector<conf::SpdEntry>& spd, const Ipv6Address& hoa,
-                  const Ipv6Address& ha, const Ipv6Address& coa, bool local_is_home_agent) {
+PolicyTemplate ro_template(SaProtocol protocol) {
+    PolicyTemplate t;
+    t.protocol = protocol;
+    t.mode = SaMode::route_optimization;
+    t.optional = true;   // "level use": absent state, no header (drafts-notes/linux-mip6-xfrm.md)
+    return t;
+}
+
+bool needs_care_of_address(const conf::SpdEntry& e) {
+    return (e.tunnel_source && e.tunnel_source->care_of_address) ||
+           (e.tunnel_destination && e.tunnel_destination->care_of_address);
+}
+
+// A main policy of an SPD entry (ESP only). Inbound MH policies carry no MH
+// type selector: Linux 6.1's decode_session6 reads the type at a wrong
+// offset unless exactly one extension header precedes the MH (note F3).
+Policy main_policy(const conf::SpdEntry& e, const Ipv6Address& coa) {
+    Policy p = to_policy(e, coa);
+    if (e.direction == conf::Direction::in && e.selector.protocol == conf::ip_proto_mh) p.id.selector.type.reset();
+    return p;
+}
+
+// The main policies (and fwd copies of inbound tunnel-mode ones) of the
+// entries that do, or do not, need a care-of address.
+void add_main_policies(KernelObjects& k, const std::vector<conf::SpdEntry>& spd, const Ipv6Address& coa,
+                       bool with_care_of_address) {
     for (const auto& e : spd) {
-        const bool needs_coa = (e.tunnel_source && e.tunnel_source->care_of_address) ||
-                               (e.tunnel_destination && e.tunnel_destination->care_of_address) ||
-                               e.mip6_header != conf::Mip6Header::none;
-        if (needs_coa && coa == Ipv6Address{}) continue;   // no care-of address yet
-        Policy p = to_policy(e, coa);
-        if (e.mip6_header != conf::Mip6Header::none) {
-            PolicyTemplate ro;
-            ro.mode = SaMode::route_optimization;
-            ro.optional = true;
-            if (e.mip6_header == conf::Mip6Header::home_address_option) {
-                ro.protocol = SaProtocol::home_address;
-                // The Home Address option travels from the mobile node to the home agent.
-                k.sas.emplace(SaId{IpAddress{hoa}, IpAddress{ha}, SaProtocol::home_address, 0},
-                              ro_state(SaProtocol::home_address, hoa, ha, coa));
-            } else {
-                ro.protocol = SaProtocol::route2;
-                k.sas.emplace(SaId{IpAddress{ha}, IpAddress{hoa}, SaProtocol::route2, 0},
-                              ro_state(SaProtocol::route2, ha, hoa, coa));
-            }
-            ro.source = IpAddress{local_is_home_agent == (e.direction == conf::Direction::out) ? ha : hoa};
-            ro.destination = IpAddress{coa};
-            p.templates.push_back(ro);
-        }
+        if (needs_care_of_address(e) != with_care_of_address) continue;
+        Policy p = main_policy(e, coa);
         add_policy(k, p);
         if (e.mode == conf::IpsecMode::tunnel && e.direction == conf::Direction::in) {
             // Linux checks forwarded packets against fwd policies: traffic of
@@ -71,6 +72,77 @@ void add_security(KernelObjects& k, const std::vector<conf::SpdEntry>& spd, cons
             add_policy(k, fwd);
         }
     }
+}
+
+// A sub policy with one optional route-optimisation template.
+Policy ro_policy(const Selector& selector, PolicyDirection direction, SaProtocol protocol, uint32_t priority) {
+    Policy p;
+    p.id.selector = selector;
+    p.id.direction = direction;
+    p.id.type = PolicyType::sub;
+    p.priority = priority;
+    p.templates.push_back(ro_template(protocol));
+    return p;
+}
+
+Prefix any_prefix() { return Prefix{IpAddress{Ipv6Address{}}, 0}; }
+
+// RFC 6275 sec. 6.3 / 6.4 around the signalling of one node with the
+// care-of address `coa`: the states, and the sub policies of the SPD
+// entries that carry a Home Address option or a type 2 routing header.
+void add_route_optimisation(KernelObjects& k, const std::vector<conf::SpdEntry>& spd, const Ipv6Address& hoa,
+                            const Ipv6Address& ha, const Ipv6Address& coa, bool local_is_home_agent) {
+    // The Home Address option travels from the mobile node to the home
+    // agent, the type 2 routing header the other way.
+    k.sas.insert_or_assign(SaId{IpAddress{hoa}, IpAddress{ha}, SaProtocol::home_address, 0},
+                           ro_state(SaProtocol::home_address, hoa, ha, coa));
+    k.sas.insert_or_assign(SaId{IpAddress{ha}, IpAddress{hoa}, SaProtocol::route2, 0},
+                           ro_state(SaProtocol::route2, ha, hoa, coa));
+    for (const auto& e : spd) {
+        if (e.mip6_header == conf::Mip6Header::none) continue;
+        const bool outbound = e.direction == conf::Direction::out;
+        // The home agent's inbound HAO is covered by its always-present
+        // wildcard policies (a first BU comes before any binding).
+        if (local_is_home_agent && !outbound) continue;
+        const uint32_t priority = std::min(marks::policy_priority_min + e.priority, marks::policy_priority_max);
+        Selector sel{e.selector.source, e.selector.destination, e.selector.protocol, e.selector.type};
+        if (!outbound && sel.protocol == conf::ip_proto_mh) sel.type.reset();   // note F3
+        const SaProtocol protocol = e.mip6_header == conf::Mip6Header::home_address_option ? SaProtocol::home_address
+                                                                                           : SaProtocol::route2;
+        add_policy(k, ro_policy(sel, outbound ? PolicyDirection::out : PolicyDirection::in, protocol, priority));
+        if (!outbound) {
+            // ESP after a type 2 routing header: xfrm_interface checks the
+            // policy of the still encrypted packet (note F1).
+            Selector esp{sel.source, sel.destination, 50, std::nullopt};
+            add_policy(k, ro_policy(esp, PolicyDirection::in, protocol, priority));
+        }
+    }
+}
+
+// The home agent's objects that exist whatever the bindings (per address).
+void add_home_agent_signalling(KernelObjects& k, const Ipv6Address& ha) {
+    Sa wildcard;
+    wildcard.id = SaId{IpAddress{Ipv6Address{}}, IpAddress{Ipv6Address{}}, SaProtocol::home_address, 0};
+    wildcard.mode = SaMode::route_optimization;
+    wildcard.care_of_address = IpAddress{Ipv6Address{}};
+    wildcard.wildcard_receive = true;
+    wildcard.owner_mark = marks::sa_owner_mark;
+    k.sas.insert_or_assign(wildcard.id, wildcard);
+    const Prefix to_ha{IpAddress{ha}, 128};
+    const uint32_t priority = marks::policy_priority_min;
+    add_policy(k, ro_policy(Selector{any_prefix(), to_ha, conf::ip_proto_mh, std::nullopt}, PolicyDirection::in,
+                            SaProtocol::home_address, priority));
+    add_policy(k, ro_policy(Selector{any_prefix(), to_ha, 50, std::nullopt}, PolicyDirection::in,
+                            SaProtocol::home_address, priority));
+    // Every MH to the home agent that no node's policy (with its ESP SA)
+    // takes is refused by the kernel (RFC 6275 sec. 10.3.1: BUs must be
+    // protected; RFC 3776 sec. 4.1).
+    Policy block;
+    block.id.selector = Selector{any_prefix(), to_ha, conf::ip_proto_mh, std::nullopt};
+    block.id.direction = PolicyDirection::in;
+    block.priority = marks::policy_priority_max;
+    block.action = PolicyAction::block;
+    add_policy(k, block);
 }
 
 }  // namespace
@@ -120,9 +192,10 @@ KernelObjects desired_state_of(const binding::BindingCache& cache, const Ipv6Add
         n.protocol = marks::protocol;
         k.proxy_neighbours.emplace(n.id, n);
     }
-    if (auto s = plane.spd.find(hoa); s != plane.spd.end()) add_security(k, s->second, hoa, ha, coa, true);
-    if (auto s = plane.static_sas.find(hoa); s != plane.static_sas.end())
-        for (const auto& sa : s->second) k.sas.insert_or_assign(sa.id, sa);
+    if (auto s = plane.spd.find(hoa); s != plane.spd.end()) {
+        add_main_policies(k, s->second, coa, true);
+        add_route_optimisation(k, s->second, hoa, ha, coa, true);
+    }
     return k;
 }
 
@@ -132,6 +205,11 @@ KernelObjects desired_state(const binding::BindingCache& cache, const HomeAgentD
     t.name = plane.tunnel_device;
     t.kind = TunnelKind::ip6ip6_external;
     k.tunnels.emplace(t.name, t);
+    for (const auto& ha : plane.home_agent_addresses) add_home_agent_signalling(k, ha);
+    // Every configured node: its SAs and the policies that need no binding.
+    for (const auto& [hoa, spd] : plane.spd) add_main_policies(k, spd, Ipv6Address{}, false);
+    for (const auto& [hoa, sas] : plane.static_sas)
+        for (const auto& sa : sas) k.sas.insert_or_assign(sa.id, sa);
     for (const auto& [hoa, entry] : cache.entries()) k.merge(desired_state_of(cache, hoa, plane));
     return k;
 }
@@ -150,14 +228,16 @@ KernelObjects desired_state(const binding::BindingUpdateList& list, const Mobile
         if (signalling_coa == Ipv6Address{} && e.care_of_address != hoa) signalling_coa = e.care_of_address;
         if (!installed && e.installed_care_of_address) installed = e.installed_care_of_address;
     }
-    add_security(k, plane.spd, hoa, ha, signalling_coa, false);
+    add_main_policies(k, plane.spd, signalling_coa, false);
     for (const auto& sa : plane.static_sas) k.sas.insert_or_assign(sa.id, sa);
-    if (!installed) return k;
+    if (signalling_coa == Ipv6Address{}) return k;
+    add_main_policies(k, plane.spd, signalling_coa, true);
+    add_route_optimisation(k, plane.spd, hoa, ha, signalling_coa, false);
 
     Tunnel t;
     t.name = plane.tunnel_device;
     t.kind = TunnelKind::ip6ip6;
-    t.local = IpAddress{*installed};
+    t.local = IpAddress{signalling_coa};
     t.remote = IpAddress{ha};
     k.tunnels.emplace(t.name, t);
     Address a;
@@ -166,6 +246,7 @@ KernelObjects desired_state(const binding::BindingUpdateList& list, const Mobile
     a.nodad = true;
     a.protocol = marks::protocol;
     k.addresses.emplace(a.id, a);
+    if (!installed) return k;
     Route r;
     r.id = RouteId{plane.route_table, Prefix{IpAddress{Ipv6Address{}}, 0}, 1024};
     r.device = plane.tunnel_device;

@@ -5,22 +5,41 @@
 // reconcile.hpp) on every CommitKernelState, after a restart, and at
 // shutdown (desired = nothing). Pure.
 //
-// Home agent, per home address (RFC 6275 sec. 10.4.1, RFC 3963 sec. 6):
-//   one external (collect_md) ip6 tunnel device for all bindings; a route
-//   for the home address and one per mobile network prefix with encap ip6
-//   to the care-of address of the binding that owns them (the first one
-//   under MCoA); a proxy neighbour entry on the home link; the SPD entries
-//   of the node's security plan with the care-of address filled in (tunnel
-//   mode also as fwd, for forwarded traffic), and route2 / hao states for
-//   the BA's type 2 routing header and the BU's Home Address option.
-// Mobile node / router, while away (RFC 6275 sec. 11.3.1, RFC 3963 sec. 5):
-//   an ip6ip6 tunnel from the care-of address to the home agent; the home
-//   address on it (home-address flag, no DAD); rules sending traffic from
-//   the home address and the mobile network prefixes to a table whose
-//   default route is the tunnel; the SPD entries with the care-of address;
-//   hao / route2 states for BU and BA. The signalling SPD entries (BU/BA,
-//   transport mode between home address and home agent) are there from the
-//   start: the first BU needs them.
+// The IPsec and route-optimisation part follows the configuration proven
+// on Linux 6.1 (drafts-notes/linux-mip6-xfrm.md): ESP templates in main
+// policies that exist as long as the node is configured, the Home Address
+// option and type 2 routing header templates (hao / route2, optional) in
+// sub policies and states that exist while a care-of address is in use.
+//
+// Home agent, always (per home agent address): a wildcard-receive hao state
+//   (a first registration's BU carries a HAO no state knows yet, RFC 6275
+//   sec. 9.3.1), sub inbound policies for MH and ESP with the optional hao
+//   template (ESP: xfrm_interface checks policy before decrypting), and a
+//   block policy for every other MH to the home agent (a BU without its
+//   node's ESP SA never reaches the socket).
+// Home agent, per configured node: its static SAs and the main policies of
+//   its SPD entries that need no care-of address (inbound without an MH
+//   type selector: Linux 6.1 reads the type at a wrong offset, note F3).
+// Home agent, per home address with a binding (RFC 6275 sec. 10.4.1, RFC
+//   3963 sec. 6): one external (collect_md) ip6 tunnel device for all
+//   bindings; a route for the home address and one per mobile network
+//   prefix with encap ip6 to the care-of address of the binding that owns
+//   them (the first one under MCoA); a proxy neighbour entry on the home
+//   link; route2 and hao states with the care-of address and the sub
+//   policy adding the type 2 routing header to the BA; the tunnel-mode SPD
+//   entries with the care-of address (inbound also as fwd).
+// Mobile node / router, always: static SAs and the main policies of the
+//   SPD entries that need no care-of address (BU/BA, RFC 6275 sec. 5.1).
+// Mobile node / router, while registering or registered from a care-of
+//   address (RFC 6275 sec. 11.3.1, RFC 3963 sec. 5): hao and route2 states
+//   and their sub policies (BU out, BA and ESP in); an ip6ip6 tunnel from
+//   the care-of address to the home agent holding the home address
+//   (home-address flag, no DAD: the kernel accepts a type 2 routing header
+//   only for a home address, and the first BU leaves from it); the
+//   tunnel-mode SPD entries with the care-of address.
+// Mobile node / router, once a binding is installed: rules sending traffic
+//   from the home address and the mobile network prefixes to a table whose
+//   default route is the tunnel.
 #pragma once
 
 #include <map>
@@ -36,6 +55,9 @@ namespace nemokey::mobility::dataplane {
 
 struct HomeAgentDataPlane {
     std::string home_link_interface;
+    // The home agent's own addresses: the always-present signalling
+    // objects are per address (none without).
+    std::vector<net::Ipv6Address> home_agent_addresses;
     std::string tunnel_device = "nk-ha0";
     uint32_t route_table = 254;
     // Per home address: the node's SPD entries (conf::derive_plan) and, under

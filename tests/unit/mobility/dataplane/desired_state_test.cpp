@@ -6,6 +6,7 @@
 
 #include "mobility/kernel/marks.hpp"
 #include "tests/unit/mobility/binding/test_support.hpp"
+#include "tests/unit/mobility/dataplane/node_spd.hpp"
 
 namespace nemokey::mobility::dataplane {
 namespace {
@@ -108,6 +109,101 @@ TEST(DesiredState, MobileNodeAwayHasTunnelHomeAddressRuleAndRoute) {
     EXPECT_EQ(k.rules.begin()->first.source, prefix("2001:db8:1::100/128"));
     ASSERT_EQ(k.routes.size(), 1u);
     EXPECT_EQ(k.routes.begin()->second.device, "nk-mn0");
+    EXPECT_EQ(marks::owned_only(k), k);
+}
+
+
+// drafts-notes/linux-mip6-xfrm.md: the configuration proven on Linux 6.1.
+TEST(DesiredState, HomeAgentSignallingIsInPlaceBeforeAnyBinding) {
+    binding::testing::AllowAllAuthorizer auth;
+    binding::BindingCacheConfig c;
+    c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
+    c.duplicate_address_detection = false;
+    binding::BindingCache bc(c, auth);
+    const auto hoa = addr("2001:db8:1::100");
+    const auto ha = addr("2001:db8:1::1");
+    HomeAgentDataPlane plane;
+    plane.home_agent_addresses = {ha};
+    plane.spd[hoa] = testing::node_spd(hoa, ha, 0x10000, true);
+    Sa esp;
+    esp.id = SaId{IpAddress{hoa}, IpAddress{ha}, SaProtocol::esp, 0x2001};
+    esp.owner_mark = marks::sa_owner_mark;
+    plane.static_sas[hoa] = {esp};
+    const auto k = desired_state(bc, plane);
+    // The wildcard Home Address option state (note F2).
+    const SaId wildcard{IpAddress{net::Ipv6Address{}}, IpAddress{net::Ipv6Address{}}, SaProtocol::home_address, 0};
+    ASSERT_TRUE(k.sas.contains(wildcard));
+    EXPECT_TRUE(k.sas.at(wildcard).wildcard_receive);
+    EXPECT_TRUE(k.sas.contains(esp.id)) << "a node's static SAs exist before its first BU";
+    const Prefix any = prefix("::/0"), to_ha = prefix("2001:db8:1::1/128"), h = prefix("2001:db8:1::100/128");
+    // Sub policies for MH and ESP with the optional hao template (note F1).
+    for (uint8_t proto : {uint8_t(135), uint8_t(50)}) {
+        const PolicyId id{Selector{any, to_ha, proto, std::nullopt}, PolicyDirection::in, PolicyType::sub};
+        ASSERT_TRUE(k.policies.contains(id)) << int(proto);
+        const auto& t = k.policies.at(id).templates;
+        ASSERT_EQ(t.size(), 1u);
+        EXPECT_EQ(t[0].protocol, SaProtocol::home_address);
+        EXPECT_TRUE(t[0].optional);
+    }
+    const PolicyId block{Selector{any, to_ha, 135, std::nullopt}, PolicyDirection::in, PolicyType::main};
+    ASSERT_TRUE(k.policies.contains(block));
+    EXPECT_EQ(k.policies.at(block).action, PolicyAction::block);
+    // The node's BU policy: inbound, no MH type selector (note F3), ESP only.
+    const PolicyId bu_in{Selector{h, to_ha, 135, std::nullopt}, PolicyDirection::in, PolicyType::main};
+    ASSERT_TRUE(k.policies.contains(bu_in));
+    ASSERT_EQ(k.policies.at(bu_in).templates.size(), 1u);
+    EXPECT_EQ(k.policies.at(bu_in).templates[0].protocol, SaProtocol::esp);
+    EXPECT_LT(k.policies.at(bu_in).priority, k.policies.at(block).priority) << "the node's policy wins over the block";
+    const PolicyId ba{Selector{to_ha, h, 135, uint8_t(6)}, PolicyDirection::out, PolicyType::main};
+    EXPECT_TRUE(k.policies.contains(ba)) << "outbound keeps its type selector";
+    EXPECT_TRUE(k.routes.empty());
+    EXPECT_EQ(marks::owned_only(k), k);
+
+    // A binding adds the route2 / hao states with the care-of address and the
+    // sub policy adding the type 2 routing header to the BA.
+    const auto coa = addr("2001:db8:a::10");
+    settle(bc, bc.handle(bu(1, coa), binding::TimePoint{}), binding::TimePoint{});
+    const auto b = desired_state(bc, plane);
+    const SaId route2{IpAddress{ha}, IpAddress{hoa}, SaProtocol::route2, 0};
+    ASSERT_TRUE(b.sas.contains(route2));
+    EXPECT_EQ(b.sas.at(route2).care_of_address, IpAddress{coa});
+    EXPECT_TRUE(b.sas.contains(SaId{IpAddress{hoa}, IpAddress{ha}, SaProtocol::home_address, 0}));
+    const PolicyId ba_rh{Selector{to_ha, h, 135, uint8_t(6)}, PolicyDirection::out, PolicyType::sub};
+    ASSERT_TRUE(b.policies.contains(ba_rh));
+    EXPECT_EQ(b.policies.at(ba_rh).templates.at(0).protocol, SaProtocol::route2);
+    EXPECT_TRUE(b.policies.at(ba_rh).templates.at(0).optional);
+    EXPECT_EQ(marks::owned_only(b), b);
+}
+
+TEST(DesiredState, MobileNodeHasItsHomeAddressAndRouteOptimisationWhileRegistering) {
+    binding::BindingUpdateListConfig c;
+    c.home_address = addr("2001:db8:1::100");
+    c.home_agent_address = addr("2001:db8:1::1");
+    binding::BindingUpdateList bul(c);
+    MobileDataPlane plane;
+    plane.spd = testing::node_spd(c.home_address, c.home_agent_address, 0x10000, false);
+    const auto coa = addr("2001:db8:a::10");
+    settle(bul, bul.handle(binding::MovedToCareOfAddress{coa, 0}, binding::TimePoint{}), binding::TimePoint{});
+    ASSERT_EQ(bul.entries().begin()->second.state, binding::BulState::waiting_for_ack);
+    const auto k = desired_state(bul, plane);
+    // RFC 6275 sec. 9.3.1 / 6.4: the BA's type 2 routing header is accepted
+    // only for a home address, so it is there before the first BA.
+    ASSERT_EQ(k.addresses.size(), 1u);
+    EXPECT_TRUE(k.addresses.begin()->second.home_address);
+    ASSERT_EQ(k.tunnels.size(), 1u);
+    EXPECT_EQ(k.tunnels.begin()->second.local, IpAddress{coa});
+    EXPECT_TRUE(k.rules.empty()) << "no traffic is steered into the tunnel before the binding";
+    EXPECT_TRUE(k.routes.empty());
+    const Prefix h = prefix("2001:db8:1::100/128"), a = prefix("2001:db8:1::1/128");
+    const PolicyId bu_hao{Selector{h, a, 135, uint8_t(5)}, PolicyDirection::out, PolicyType::sub};
+    ASSERT_TRUE(k.policies.contains(bu_hao));
+    EXPECT_EQ(k.policies.at(bu_hao).templates.at(0).protocol, SaProtocol::home_address);
+    EXPECT_TRUE(k.policies.contains(PolicyId{Selector{a, h, 135, std::nullopt}, PolicyDirection::in, PolicyType::sub}));
+    EXPECT_TRUE(k.policies.contains(PolicyId{Selector{a, h, 50, std::nullopt}, PolicyDirection::in, PolicyType::sub}));
+    const SaId hao{IpAddress{c.home_address}, IpAddress{c.home_agent_address}, SaProtocol::home_address, 0};
+    ASSERT_TRUE(k.sas.contains(hao));
+    EXPECT_EQ(k.sas.at(hao).care_of_address, IpAddress{coa});
+    EXPECT_FALSE(k.sas.at(hao).wildcard_receive);
     EXPECT_EQ(marks::owned_only(k), k);
 }
 

@@ -160,6 +160,7 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
     const net::Ipv6Address coas[] = {addr("2001:db8:a::1"), addr("2001:db8:b::1"), addr("2001:db8:c::1")};
     HomeAgentDataPlane plane;
     plane.home_link_interface = "home0";
+    plane.home_agent_addresses = {ha};
     for (unsigned i = 0; i < 3; ++i) plane.spd[hoas[i]] = node_spd(hoas[i], ha, 0x10000 + 16 * i, true);
     binding::testing::AllowAllAuthorizer auth{{prefix("2001:db8:300::/56")}};
     binding::BindingCacheConfig c;
@@ -173,7 +174,10 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
     binding::TimePoint now{};
     uint16_t seq[3] = {0, 0, 0};
     *loop.injecting = false;
-    ASSERT_EQ(loop.start(), 1u);   // the tunnel device
+    // The tunnel device, the signalling objects of the home agent address
+    // (wildcard hao state, two sub policies, the block policy) and each
+    // node's BU and BA policies.
+    ASSERT_EQ(loop.start(), 1u + 4u + 3u * 2u);
     *loop.injecting = true;
 
     for (int step = 0; step < 300; ++step) {
@@ -250,6 +254,9 @@ TEST_P(MobileRouterProperty, KernelHoldsExactlyTheDesiredState) {
     Loop<binding::BindingUpdateList, MobileDataPlane> loop{bul, plane, kernel, rng, true};
     binding::TimePoint now{};
     auto run = [&](binding::Actions out) { loop.run(std::move(out), now); };
+    *loop.injecting = false;
+    ASSERT_EQ(loop.start(), 2u);   // the BU and BA policies: the first BU needs them
+    *loop.injecting = true;
 
     for (int step = 0; step < 300; ++step) {
         switch (pick(6)) {
@@ -276,7 +283,7 @@ TEST_P(MobileRouterProperty, KernelHoldsExactlyTheDesiredState) {
         }
         SCOPED_TRACE(::testing::Message() << "seed " << GetParam() << " step " << step);
         if (!loop.dirty) {
-            ASSERT_EQ(installed(kernel), desired_state(bul, plane));
+            ASSERT_EQ(installed(kernel), desired_state(bul, plane)) << to_string(installed(kernel)) << "\n-- desired --\n" << to_string(desired_state(bul, plane));
         }
         if (bul.home_agent_unusable()) break;
     }

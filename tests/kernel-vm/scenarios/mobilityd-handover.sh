@@ -1,0 +1,74 @@
+# mobilityd registers and moves on Debian's kernel (static RFC 3776 keys):
+# the mobile node registers from access link 1; a correspondent on the
+# home link reaches the home address through the home agent; the BU/BA ESP
+# SAs' counters move; then, while a probe stream (200 UDP packets/s with
+# sequence numbers) runs from the correspondent to the home address, access
+# link 1 loses its carrier and the node moves to access link 2: the stream
+# continues, the disruption and the per-step timing line are reported.
+# SIGTERM leaves both namespaces as found.
+source "$NK_SRC/tests/lib/check.sh"
+source "$NK_SRC/tests/kernel-vm/lib/topology.sh"
+source "$NK_SRC/tests/kernel-vm/mobilityd/configs.sh"
+cleanup() { kill -9 $PID_ha $PID_mn 2>/dev/null; topo_down; }
+trap cleanup EXIT
+mkdir -p /run/nemokey
+check "topology up" topo_up
+cfg=$NK_OUT/config
+mobilityd_configs "$cfg"
+kernel_state nk-ha > "$NK_OUT/ha-before.txt"
+kernel_state nk-mr > "$NK_OUT/mn-before.txt"
+
+check "home agent starts" mobilityd_start nk-ha ha "$cfg/ha/ha.toml"
+check "mobile node starts" mobilityd_start nk-mr mn "$cfg/mn/mn.toml"
+
+# wait_bound COA: until the mobile node's binding is bound at COA (10 s).
+wait_bound() {
+  local i
+  for i in $(seq 1 100); do
+    mobctl_at mn binding 2>/dev/null | grep -q "$1 .*bound" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+check "registered from access link 1" wait_bound "$TOPO_MR_COA1"
+mobctl_at mn binding | tee "$NK_OUT/mn-binding-1.txt"
+mobctl_at ha binding | tee "$NK_OUT/ha-binding-1.txt"
+check "the home agent's binding cache holds the care-of address" grep -q "$TOPO_MR_HOA .*$TOPO_MR_COA1" "$NK_OUT/ha-binding-1.txt"
+check "the correspondent reaches the home address" topo_ping nk-cn "$TOPO_MR_HOA" 3
+ip -n nk-ha -s xfrm state > "$NK_OUT/ha-xfrm-1.txt"
+bu_packets=$(ip -n nk-ha -s xfrm state | awk '/spi 0x00002001/{f=1} f && /packets\)/{print $2; exit}' | tr -d '(')
+echo "home agent: BU SA packets $bu_packets"
+check "the BU/BA ESP SA counters moved" test "${bu_packets:-0}" -gt 0
+
+# Handover under a probe stream.
+ip netns exec nk-mr "$NK_BUILD/tests/kernel-vm/nk_stream" receive --port 7000 --expect-ms 9000 --linger-ms 500 \
+  > "$NK_OUT/stream.txt" 2>&1 &
+recv=$!
+sleep 0.5
+ip netns exec nk-cn "$NK_BUILD/tests/kernel-vm/nk_stream" send --to "$TOPO_MR_HOA" --port 7000 --rate 200 \
+  --duration-ms 6000 > "$NK_OUT/send.txt" 2>&1 &
+send=$!
+sleep 2
+topo_detach 1
+check "moved to access link 2" wait_bound "$TOPO_MR_COA2"
+wait $send; wait $recv
+cat "$NK_OUT/send.txt" "$NK_OUT/stream.txt"
+mobctl_at ha binding | tee "$NK_OUT/ha-binding-2.txt"
+check "the home agent's binding follows to access link 2" grep -q "$TOPO_MR_HOA .*$TOPO_MR_COA2" "$NK_OUT/ha-binding-2.txt"
+received=$(awk '$1=="received"{print $2}' "$NK_OUT/stream.txt")
+lost=$(awk '$1=="lost"{print $2}' "$NK_OUT/stream.txt")
+gap=$(awk '$1=="longest_gap_ms"{print $2}' "$NK_OUT/stream.txt")
+echo "handover: received $received lost $lost disruption ${gap} ms"
+grep MOB_HANDOVER "$NK_OUT/mn.log" | tail -1
+check "the stream continued after the handover" test "${received:-0}" -gt 600
+check "the handover line was logged" grep -q "MOB_HANDOVER $TOPO_MR_COA1 -> $TOPO_MR_COA2" "$NK_OUT/mn.log"
+
+kill -TERM $PID_mn; wait $PID_mn; rc_mn=$?
+kill -TERM $PID_ha; wait $PID_ha; rc_ha=$?
+check "both daemons stopped cleanly" test "$rc_mn$rc_ha" = 00
+topo_attach 1
+kernel_state nk-ha > "$NK_OUT/ha-after.txt"
+kernel_state nk-mr > "$NK_OUT/mn-after.txt"
+check "SIGTERM left the home agent's namespace as found" diff "$NK_OUT/ha-before.txt" "$NK_OUT/ha-after.txt"
+check "SIGTERM left the mobile node's namespace as found" diff "$NK_OUT/mn-before.txt" "$NK_OUT/mn-after.txt"
+check_done
