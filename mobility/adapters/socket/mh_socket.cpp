@@ -148,6 +148,15 @@ std::unique_ptr<MhSocket> MhSocket::open(asio::io_context& io, std::string& erro
             return nullptr;
         }
     }
+    // RFC 6275 sec. 6.1.1: the checksum at offset 4, computed on output and
+    // verified on input by the kernel (Linux sets this itself for protocol
+    // 135 when built with Mobile IPv6; set it for kernels without).
+    const int checksum_offset = 4;
+    if (::setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &checksum_offset, sizeof checksum_offset) != 0) {
+        error = std::string("setsockopt(IPV6_CHECKSUM): ") + std::strerror(errno);
+        ::close(fd);
+        return nullptr;
+    }
     auto impl = std::make_shared<Impl>(io);
     impl->descriptor.assign(fd);
     return std::unique_ptr<MhSocket>(new MhSocket(impl));
