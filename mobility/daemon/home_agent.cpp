@@ -29,12 +29,7 @@ int64_t wall_clock_ms() {
 
 config::HomeAgentCoreConfig core_of(const conf::Model& model) {
     auto core = config::home_agent_core_config(model);
-    if (!core) return {};
-    // RFC 6275 sec. 10.3.1 DAD for a first registration needs Neighbor
-    // Solicitations on the home link: not done by this daemon yet
-    // (drafts-notes/mobilityd.md, "Deviations").
-    core->binding_cache.duplicate_address_detection = false;
-    return *core;
+    return core ? *core : config::HomeAgentCoreConfig{};
 }
 
 }  // namespace
@@ -108,6 +103,14 @@ void HomeAgent::start(std::function<void(bool)> done) {
             log_error("MOB_HOME_LINK_MISSING", plane_.home_link_interface + ": " + e.what());
             done(false);
             return;
+        }
+    }
+    if (core_.binding_cache.duplicate_address_detection) {
+        dad_ = adapters::DadProbe::open(rt_.io, plane_.home_link_interface, std::chrono::milliseconds(1000), error);
+        if (!dad_) {
+            log_error("MOB_DAD_UNAVAILABLE", error + "; first registrations are accepted without DAD");
+            core_.binding_cache.duplicate_address_detection = false;
+            cache_.reconfigure(core_.binding_cache);
         }
     }
     executor_ = std::make_unique<dataplane::KernelExecutor>(
@@ -232,8 +235,7 @@ void HomeAgent::run(binding::Actions actions) {
         } else if (const auto* x = std::get_if<binding::RemoveBinding>(&a)) {
             log_info("MOB_BINDING_REMOVE", x->home_address.to_string() + " via " + x->care_of_address.to_string());
         } else if (const auto* dad = std::get_if<binding::PerformDuplicateAddressDetection>(&a)) {
-            // Never asked for: duplicate_address_detection is off (core_of).
-            log_error("MOB_DAD_UNAVAILABLE", dad->home_address.to_string());
+            detect_duplicate(*dad);
         }
     }
     if (!kernel_work) return;
@@ -242,6 +244,25 @@ void HomeAgent::run(binding::Actions actions) {
         run(cache_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
         snapshot();
     });
+}
+
+// RFC 6275 sec. 10.3.1: the home address (and, with the L flag, the
+// link-local address of the same interface identifier) must be unique on
+// the home link before a first registration is accepted.
+void HomeAgent::detect_duplicate(const binding::PerformDuplicateAddressDetection& d) {
+    rt_.count("dad.started");
+    auto pending = std::make_shared<int>(d.link_local_address ? 2 : 1);
+    auto duplicate = std::make_shared<bool>(false);
+    const net::Ipv6Address hoa = d.home_address;
+    auto answer = [this, pending, duplicate, hoa](const net::Ipv6Address& target, bool dup) {
+        if (dup) log_warning("MOB_DAD_DUPLICATE_FOUND", target.to_string() + " is in use on the home link");
+        *duplicate = *duplicate || dup;
+        if (--*pending > 0 || stopping_) return;
+        rt_.count(*duplicate ? "dad.duplicate" : "dad.unique");
+        run(cache_.handle(binding::DuplicateAddressDetectionResult{hoa, *duplicate}, monotonic_now()));
+    };
+    dad_->probe(d.home_address, answer);
+    if (d.link_local_address) dad_->probe(*d.link_local_address, answer);
 }
 
 void HomeAgent::send(const binding::SendBindingAcknowledgement& s) {
@@ -334,7 +355,7 @@ control::Answer HomeAgent::reload() {
         model_ = std::move(previous);
         return {control::ResultCode::error, "configuration not reloaded: " + error, std::nullopt};
     }
-    plan->config.binding_cache.duplicate_address_detection = false;
+    if (!dad_) plan->config.binding_cache.duplicate_address_detection = false;
     auto actions = config::apply(*plan, cache_, authorizer_);
     for (const auto& removal : plan->removals)
         log_info("MOB_RELOAD_BINDING_REMOVED",

@@ -12,6 +12,7 @@
 #include "conf/model.hpp"
 #include "conf/plan.hpp"
 #include "mobility/adapters/file/background_writer.hpp"
+#include "mobility/adapters/socket/dad_probe.hpp"
 #include "mobility/core/binding/binding_cache.hpp"
 #include "mobility/core/config/core_config.hpp"
 #include "mobility/core/dataplane/desired_state.hpp"
@@ -35,6 +36,7 @@ private:
     void on_message(const adapters::ReceivedMobilityHeader& m);
     void run(binding::Actions actions);
     void send(const binding::SendBindingAcknowledgement& s);
+    void detect_duplicate(const binding::PerformDuplicateAddressDetection& d);
     void report(const binding::Report& r);
     void snapshot();
     bool load_data_plane(std::string& error);
@@ -49,6 +51,7 @@ private:
     std::unique_ptr<dataplane::KernelExecutor> executor_;
     TimerTable<binding::TimerKey> timers_;
     std::unique_ptr<adapters::BackgroundFileWriter> writer_;
+    std::unique_ptr<adapters::DadProbe> dad_;
     binding::TimePoint started_at_;
     // net.ipv6.conf.<home link>.proxy_ndp as found, restored at stop.
     std::optional<std::string> proxy_ndp_before_;

@@ -34,6 +34,8 @@ check "registered from access link 1" wait_bound "$TOPO_MR_COA1"
 mobctl_at mn binding | tee "$NK_OUT/mn-binding-1.txt"
 mobctl_at ha binding | tee "$NK_OUT/ha-binding-1.txt"
 check "the home agent's binding cache holds the care-of address" grep -q "$TOPO_MR_HOA .*$TOPO_MR_COA1" "$NK_OUT/ha-binding-1.txt"
+mobctl_at ha counters > "$NK_OUT/ha-counters-1.txt"
+check "DAD on the home link ran for the first registration and found the address unique" grep -q "dad.unique: 1" "$NK_OUT/ha-counters-1.txt"
 check "the correspondent reaches the home address" topo_ping nk-cn "$TOPO_MR_HOA" 3
 ip -n nk-ha -s xfrm state > "$NK_OUT/ha-xfrm-1.txt"
 bu_packets=$(ip -n nk-ha -s xfrm state | awk '/spi 0x00002001/{f=1} f && /packets\)/{print $2; exit}' | tr -d '(')
