@@ -118,6 +118,72 @@ TEST(XfrmObjects, PoliciesReadBackAndDeleteByTheirId) {
     EXPECT_EQ(id.dir, XFRM_POLICY_OUT);
 }
 
+TEST(XfrmObjects, SubPoliciesCarryTheirTypeInEveryRequestAndReadBack) {
+    Policy p;
+    p.id.selector = Selector{p6("2001:db8:1::100/128"), p6("2001:db8:1::1/128"), 135, 5};
+    p.id.direction = PolicyDirection::out;
+    p.id.type = PolicyType::sub;
+    p.priority = marks::policy_priority_min + 100;
+    PolicyTemplate hao;
+    hao.protocol = SaProtocol::home_address;
+    hao.mode = SaMode::route_optimization;
+    hao.optional = true;
+    p.templates = {hao};
+    for (bool update : {false, true}) {
+        const auto record = as_record(new_policy(p, update));
+        EXPECT_EQ(std::get<xfrm::PolicyInfo>(record.body).policy_type, std::optional<uint8_t>(XFRM_POLICY_TYPE_SUB));
+        EXPECT_EQ(policy_from(record), p);
+    }
+    const auto del = as_record(delete_policy(p.id));
+    EXPECT_EQ(std::get<xfrm::PolicyId>(del.body).policy_type, std::optional<uint8_t>(XFRM_POLICY_TYPE_SUB));
+    // A main policy omits the attribute (the kernel's default) and reads
+    // back from a dump, which names its type.
+    Policy main = p;
+    main.id.type = PolicyType::main;
+    auto record = as_record(new_policy(main, false));
+    EXPECT_FALSE(std::get<xfrm::PolicyInfo>(record.body).policy_type.has_value());
+    EXPECT_FALSE(std::get<xfrm::PolicyId>(as_record(delete_policy(main.id)).body).policy_type.has_value());
+    std::get<xfrm::PolicyInfo>(record.body).policy_type = XFRM_POLICY_TYPE_MAIN;
+    EXPECT_EQ(policy_from(record), main);
+    // XFRM_POLICY_TYPE_ANY is no policy's type.
+    std::get<xfrm::PolicyInfo>(record.body).policy_type = XFRM_POLICY_TYPE_ANY;
+    EXPECT_FALSE(policy_from(record).has_value());
+}
+
+TEST(XfrmObjects, MigrateNamesASubPolicyByItsType) {
+    MigrateSas m;
+    m.policy.selector = Selector{p6("2001:db8:1::100/128"), p6("::/0"), 0, std::nullopt};
+    m.templates.push_back(MigrateTemplate{SaProtocol::esp, SaMode::tunnel, 7, a6("2001:db8:a::10"),
+                                          a6("2001:db8:1::1"), a6("2001:db8:b::10"), a6("2001:db8:1::1")});
+    EXPECT_FALSE(std::get<xfrm::Migrate>(migrate(m).body).policy_type.has_value()) << "main: the default";
+    m.policy.type = PolicyType::sub;
+    const auto record = as_record(migrate(m));
+    EXPECT_EQ(std::get<xfrm::Migrate>(record.body).policy_type, std::optional<uint8_t>(XFRM_POLICY_TYPE_SUB));
+    const auto event = event_from(record);
+    ASSERT_TRUE(event);
+    EXPECT_EQ(std::get<MigrateSeen>(*event).migrate, m);
+}
+
+TEST(XfrmObjects, WildcardReceiveStateReadsBackAndOtherFlagsAreIgnored) {
+    Sa sa;
+    sa.id = SaId{a6("::"), a6("::"), SaProtocol::home_address, 0};
+    sa.mode = SaMode::route_optimization;
+    sa.care_of_address = IpAddress{a6("::")};
+    sa.wildcard_receive = true;
+    sa.owner_mark = marks::sa_owner_mark;
+    auto record = as_record(new_sa(sa));
+    auto& info = std::get<xfrm::StateInfo>(record.body).info;
+    EXPECT_EQ(info.flags, XFRM_STATE_WILDRECV);
+    EXPECT_EQ(sa_from(record), sa);
+    // Flags the contract does not model change nothing.
+    info.flags |= XFRM_STATE_NOECN | XFRM_STATE_AF_UNSPEC;
+    EXPECT_EQ(sa_from(record), sa);
+    info.flags = XFRM_STATE_NOECN;
+    sa.wildcard_receive = false;
+    EXPECT_EQ(sa_from(record), sa);
+    EXPECT_EQ(std::get<xfrm::StateInfo>(as_record(new_sa(sa)).body).info.flags, 0u);
+}
+
 TEST(XfrmObjects, MigrateWithKmaddressIsHeardAsSent) {
     MigrateSas m;
     m.policy.selector = Selector{p6("2001:db8:1::100/128"), p6("::/0"), 0, std::nullopt};
