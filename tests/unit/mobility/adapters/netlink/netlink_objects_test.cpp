@@ -5,11 +5,17 @@
 // checked in the kernel VM (kernel-contract scenario).
 #include <gtest/gtest.h>
 #include <linux/fib_rules.h>
+#include <linux/if_link.h>
+#include <linux/if_tunnel.h>
+#include <linux/ip6_tunnel.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <initializer_list>
+#include <optional>
 #include <cstring>
 
 #include "mobility/adapters/netlink/rtnl_objects.hpp"
@@ -272,6 +278,71 @@ TEST(RtnlObjects, TunnelsReadBack) {
     back = link_from(header(m));
     ASSERT_TRUE(back && back->tunnel);
     EXPECT_EQ(*back->tunnel, x);
+}
+
+// The attribute at `path` (types, outermost first) of an RTM_NEWLINK/SETLINK request.
+const nlattr* link_attribute(const Bytes& m, std::initializer_list<uint16_t> path) {
+    const auto* h = header(m);
+    const auto* p = reinterpret_cast<const uint8_t*>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(ifinfomsg));
+    size_t len = h->nlmsg_len - size_t(p - reinterpret_cast<const uint8_t*>(h));
+    const nlattr* found = nullptr;
+    for (uint16_t type : path) {
+        found = nullptr;
+        while (len >= NLA_HDRLEN) {
+            const auto* a = reinterpret_cast<const nlattr*>(p);
+            if (a->nla_len < NLA_HDRLEN || a->nla_len > len) return nullptr;
+            if ((a->nla_type & NLA_TYPE_MASK) == type) {
+                found = a;
+                break;
+            }
+            const size_t step = std::min<size_t>(NLA_ALIGN(a->nla_len), len);
+            p += step;
+            len -= step;
+        }
+        if (!found) return nullptr;
+        p = reinterpret_cast<const uint8_t*>(found) + NLA_HDRLEN;
+        len = found->nla_len - NLA_HDRLEN;
+    }
+    return found;
+}
+
+template <class T>
+std::optional<T> link_value(const Bytes& m, std::initializer_list<uint16_t> path) {
+    const nlattr* a = link_attribute(m, path);
+    if (!a || a->nla_len != NLA_HDRLEN + sizeof(T)) return std::nullopt;
+    T v;
+    std::memcpy(&v, reinterpret_cast<const uint8_t*>(a) + NLA_HDRLEN, sizeof v);
+    return v;
+}
+
+TEST(RtnlObjects, AFixedTunnelIsCreatedDownWithoutEncapsulationLimitAndThenConfigured) {
+    Tunnel t;
+    t.name = "nk-mn0";
+    t.local = IpAddress{a6("2001:db8:a::10")};
+    t.remote = IpAddress{a6("2001:db8:1::1")};
+    for (auto mode : {InstallMode::create, InstallMode::replace}) {
+        const Bytes m = new_tunnel(t, 0, mode);
+        const auto* i = static_cast<const ifinfomsg*>(NLMSG_DATA(header(m)));
+        EXPECT_EQ(i->ifi_change & IFF_UP, 0u) << "up only after its address generation is off";
+        EXPECT_EQ(link_value<uint32_t>(m, {IFLA_LINKINFO, IFLA_INFO_DATA, IFLA_IPTUN_FLAGS}),
+                  std::optional<uint32_t>(IP6_TNL_F_IGN_ENCAP_LIMIT));
+    }
+    const Bytes gen = tunnel_address_generation_none(t.name);
+    EXPECT_EQ(header(gen)->nlmsg_type, RTM_SETLINK);
+    EXPECT_EQ(link_value<uint8_t>(gen, {IFLA_AF_SPEC, AF_INET6, IFLA_INET6_ADDR_GEN_MODE}),
+              std::optional<uint8_t>(IN6_ADDR_GEN_MODE_NONE));
+    const Bytes up = link_up(t.name);
+    const auto* i = static_cast<const ifinfomsg*>(NLMSG_DATA(header(up)));
+    EXPECT_EQ(header(up)->nlmsg_type, RTM_SETLINK);
+    EXPECT_EQ(i->ifi_flags & IFF_UP, uint32_t(IFF_UP));
+    EXPECT_EQ(i->ifi_change & IFF_UP, uint32_t(IFF_UP));
+    // An external tunnel is created up and keeps the kernel's defaults.
+    Tunnel x;
+    x.name = "nkx0";
+    x.kind = TunnelKind::ip6ip6_external;
+    const Bytes m = new_tunnel(x, 0, InstallMode::create);
+    EXPECT_EQ(static_cast<const ifinfomsg*>(NLMSG_DATA(header(m)))->ifi_flags & IFF_UP, uint32_t(IFF_UP));
+    EXPECT_EQ(link_attribute(m, {IFLA_LINKINFO, IFLA_INFO_DATA, IFLA_IPTUN_FLAGS}), nullptr);
 }
 
 TEST(RtnlObjects, RuleReadsBackAndItsDeletionNamesTheProtocol) {
