@@ -102,8 +102,12 @@ std::vector<std::string> interfaces_named(const Operation& op) {
     if (const auto* o = std::get_if<kernel::InstallRoute>(&op)) return {o->route.device};
     if (const auto* o = std::get_if<kernel::InstallProxyNeighbour>(&op)) return {o->neighbour.id.interface};
     if (const auto* o = std::get_if<kernel::RemoveProxyNeighbour>(&op)) return {o->id.interface};
-    if (const auto* o = std::get_if<kernel::InstallTunnel>(&op))
-        if (!o->tunnel.link.empty()) return {o->tunnel.link};
+    if (const auto* o = std::get_if<kernel::InstallTunnel>(&op)) {
+        // Its own name too: whether a fixed tunnel exists decides its messages (plan_rtnl).
+        std::vector<std::string> names{o->tunnel.name};
+        if (!o->tunnel.link.empty()) names.push_back(o->tunnel.link);
+        return names;
+    }
     return {};
 }
 
@@ -441,6 +445,14 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
                     p.fail(EINVAL, "an external (collect_md) tunnel takes its endpoints from routes");
                 const int link = t.link.empty() || p.error ? 0 : interface(t.link);
                 if (!p.error) p.add(new_tunnel(t, link, o->mode));
+                // A fixed tunnel: no address generation, then up (new_tunnel).
+                // Not when create meets a device of that name: the kernel
+                // answers EEXIST and the others would change that device.
+                if (!p.error && t.kind == kernel::TunnelKind::ip6ip6 &&
+                    !(o->mode == InstallMode::create && this->index(t.name))) {
+                    p.add(tunnel_address_generation_none(t.name));
+                    p.add(link_up(t.name));
+                }
             } else if (const auto* o = std::get_if<kernel::RemoveTunnel>(&op)) {
                 p.if_present = o->if_present;
                 auto kind = kind_of.find(o->name);

@@ -9,6 +9,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
+#include <linux/ip6_tunnel.h>
 #include <linux/lwtunnel.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -199,10 +200,13 @@ ifaddrmsg address_header(const kernel::AddressId& id, int ifindex) {
 // ---- requests ----
 
 Bytes new_tunnel(const kernel::Tunnel& t, int link_index, InstallMode mode) {
+    const bool fixed = t.kind == kernel::TunnelKind::ip6ip6;
     auto i = zero<ifinfomsg>();
     i.ifi_family = AF_UNSPEC;
-    i.ifi_flags = IFF_UP;
-    i.ifi_change = IFF_UP;
+    // A fixed-endpoint tunnel stays down (as created, or as it is) until
+    // its address generation is off: see tunnel_address_generation_none.
+    i.ifi_flags = fixed ? 0 : IFF_UP;
+    i.ifi_change = fixed ? 0 : IFF_UP;
     // No NLM_F_REPLACE: on an existing device it is EOPNOTSUPP.
     const uint16_t flags = request_flags | NLM_F_CREATE | (mode == InstallMode::create ? NLM_F_EXCL : 0);
     Builder b(RTM_NEWLINK, flags, i);
@@ -215,8 +219,34 @@ Bytes new_tunnel(const kernel::Tunnel& t, int link_index, InstallMode mode) {
     if (t.local) b.put(IFLA_IPTUN_LOCAL, *t.local);
     if (t.remote) b.put(IFLA_IPTUN_REMOTE, *t.remote);
     if (link_index > 0) b.put_value<uint32_t>(IFLA_IPTUN_LINK, uint32_t(link_index));
+    // No Tunnel Encapsulation Limit option (RFC 2473 sec. 4.1.1) on what a
+    // fixed tunnel sends: iproute2's "encaplimit none".
+    if (fixed) b.put_value<uint32_t>(IFLA_IPTUN_FLAGS, IP6_TNL_F_IGN_ENCAP_LIMIT);
     b.end(data);
     b.end(info);
+    return b.bytes();
+}
+
+Bytes tunnel_address_generation_none(const std::string& name) {
+    auto i = zero<ifinfomsg>();
+    i.ifi_family = AF_UNSPEC;
+    Builder b(RTM_SETLINK, request_flags, i);
+    b.put_string(IFLA_IFNAME, name);
+    nlattr* spec = b.nest(IFLA_AF_SPEC);
+    nlattr* inet6 = b.nest(AF_INET6);
+    b.put_value<uint8_t>(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+    b.end(inet6);
+    b.end(spec);
+    return b.bytes();
+}
+
+Bytes link_up(const std::string& name) {
+    auto i = zero<ifinfomsg>();
+    i.ifi_family = AF_UNSPEC;
+    i.ifi_flags = IFF_UP;
+    i.ifi_change = IFF_UP;
+    Builder b(RTM_SETLINK, request_flags, i);
+    b.put_string(IFLA_IFNAME, name);
     return b.bytes();
 }
 

@@ -34,9 +34,23 @@ using InterfaceNames = std::map<int, std::string>;  // ifindex -> name
 // ---- requests ----
 // Every request carries NLM_F_REQUEST | NLM_F_ACK.
 
-// RTM_NEWLINK ip6tnl, created up. create: NLM_F_CREATE | NLM_F_EXCL;
-// replace: NLM_F_CREATE (an existing ip6ip6 tunnel changes in place).
+// RTM_NEWLINK ip6tnl. create: NLM_F_CREATE | NLM_F_EXCL; replace:
+// NLM_F_CREATE (an existing ip6ip6 tunnel changes in place). An external
+// tunnel is created up. A fixed-endpoint (ip6ip6) tunnel carries
+// IP6_TNL_F_IGN_ENCAP_LIMIT ("encaplimit none") and is created down: the
+// caller follows with tunnel_address_generation_none and link_up, in that
+// order and in the same datagram. Linux 6.1 cannot do it in one message:
+// rtnl_newlink_create ignores IFLA_AF_SPEC (its validate_linkmsg even
+// refuses the AF_INET6 part, the new device having no inet6_dev yet), and
+// do_setlink changes the flags before IFLA_AF_SPEC, so a device brought up
+// in the same message would get its link-local address (and send router
+// solicitations) first.
 Bytes new_tunnel(const kernel::Tunnel& t, int link_index, kernel::InstallMode mode);
+// RTM_SETLINK by name: IFLA_AF_SPEC/AF_INET6/IFLA_INET6_ADDR_GEN_MODE
+// IN6_ADDR_GEN_MODE_NONE (iproute2's "addrgenmode none"): no link-local
+// address, so no router solicitations through the tunnel.
+Bytes tunnel_address_generation_none(const std::string& name);
+Bytes link_up(const std::string& name);  // RTM_SETLINK by name, IFF_UP
 Bytes delete_link(const std::string& name);  // RTM_DELLINK by IFLA_IFNAME
 Bytes get_link(const std::string& name);     // RTM_GETLINK by IFLA_IFNAME
 

@@ -88,11 +88,38 @@ xfrm_userpolicy_id policy_id(const kernel::PolicyId& id) {
     return p;
 }
 
-std::optional<kernel::PolicyId> policy_id_from(const xfrm_selector& sel, uint8_t dir) {
+// XFRMA_POLICY_TYPE: written for sub policies only (without it the kernel
+// takes XFRM_POLICY_TYPE_MAIN, copy_from_user_policy_type).
+std::optional<uint8_t> policy_type_attribute(kernel::PolicyType t) {
+    if (t == kernel::PolicyType::main) return std::nullopt;
+    return uint8_t(XFRM_POLICY_TYPE_SUB);
+}
+
+// nullopt for a type the contract does not know (XFRM_POLICY_TYPE_ANY is
+// never reported for a policy).
+std::optional<kernel::PolicyType> policy_type_from(std::optional<uint8_t> t) {
+    switch (t.value_or(XFRM_POLICY_TYPE_MAIN)) {
+        case XFRM_POLICY_TYPE_MAIN: return kernel::PolicyType::main;
+        case XFRM_POLICY_TYPE_SUB: return kernel::PolicyType::sub;
+        default: return std::nullopt;
+    }
+}
+
+// XFRMA_POLICY_TYPE of a message whose body does not model it (ACQUIRE):
+// xfrm_userpolicy_type, whose first octet is the type.
+std::optional<uint8_t> raw_policy_type(const std::vector<xfrm::RawAttribute>& attrs) {
+    for (const auto& a : attrs)
+        if (a.type == XFRMA_POLICY_TYPE && !a.payload.empty()) return a.payload.front();
+    return std::nullopt;
+}
+
+std::optional<kernel::PolicyId> policy_id_from(const xfrm_selector& sel, uint8_t dir,
+                                               std::optional<uint8_t> type) {
     auto s = selector_from(sel);
     auto d = direction(dir);
-    if (!s || !d) return std::nullopt;
-    return kernel::PolicyId{*s, *d};
+    auto t = policy_type_from(type);
+    if (!s || !d || !t) return std::nullopt;
+    return kernel::PolicyId{*s, *d, *t};
 }
 
 std::optional<kernel::PolicyTemplate> template_from(const xfrm_user_tmpl& t) {
@@ -171,6 +198,7 @@ xfrm::XfrmMessage new_sa(const kernel::Sa& sa) {
             b.auth = algorithm(*sa.integrity);
     }
     if (sa.care_of_address) b.coaddr = xfrm::to_xfrm_address(*sa.care_of_address);
+    if (sa.wildcard_receive) i.flags |= XFRM_STATE_WILDRECV;
     auto m = request(XFRM_MSG_NEWSA, std::move(b));
     if (sa.owner_mark) {
         m.other_attributes.push_back({XFRMA_SET_MARK, u32_bytes(*sa.owner_mark)});
@@ -211,18 +239,22 @@ xfrm::XfrmMessage new_policy(const kernel::Policy& p, bool update) {
         u.aalgos = u.ealgos = u.calgos = ~0u;
         b.tmpls.push_back(u);
     }
+    b.policy_type = policy_type_attribute(p.id.type);
     return request(update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY, std::move(b));
 }
 
 xfrm::XfrmMessage delete_policy(const kernel::PolicyId& id) {
     xfrm::PolicyId b;
     b.id = policy_id(id);
+    b.policy_type = policy_type_attribute(id.type);
     return request(XFRM_MSG_DELPOLICY, std::move(b));
 }
 
 xfrm::XfrmMessage migrate(const kernel::MigrateSas& m) {
     xfrm::Migrate b;
     b.id = policy_id(m.policy);
+    // xfrm_do_migrate finds the policy by selector, direction and type.
+    b.policy_type = policy_type_attribute(m.policy.type);
     for (const auto& t : m.templates)
         b.migrate.push_back(xfrm::make_migrate(uint8_t(t.protocol), uint8_t(t.mode), t.reqid, t.old_source,
                                                t.old_destination, t.new_source, t.new_destination));
@@ -272,6 +304,9 @@ std::optional<kernel::Sa> sa_from(const xfrm::XfrmMessage& m) {
     else if (b->auth)
         sa.integrity = algorithm_from(*b->auth, false);
     if (b->coaddr) sa.care_of_address = xfrm::to_ip(i.family, *b->coaddr);
+    // Only the flag the contract models: the kernel reports the others we
+    // never set as they are (e.g. XFRM_STATE_NOECN of another owner's SA).
+    sa.wildcard_receive = (i.flags & XFRM_STATE_WILDRECV) != 0;
     const auto mark = u32_attribute(m.other_attributes, XFRMA_SET_MARK);
     const auto mask = u32_attribute(m.other_attributes, XFRMA_SET_MARK_MASK);
     if (mark && mask.value_or(0xffffffff) == 0) sa.owner_mark = *mark;
@@ -281,8 +316,7 @@ std::optional<kernel::Sa> sa_from(const xfrm::XfrmMessage& m) {
 std::optional<kernel::Policy> policy_from(const xfrm::XfrmMessage& m) {
     const auto* b = std::get_if<xfrm::PolicyInfo>(&m.body);
     if (!b || b->mark || b->if_id) return std::nullopt;
-    if (b->policy_type && *b->policy_type != XFRM_POLICY_TYPE_MAIN) return std::nullopt;
-    auto id = policy_id_from(b->info.sel, b->info.dir);
+    auto id = policy_id_from(b->info.sel, b->info.dir, b->policy_type);
     if (!id) return std::nullopt;
     kernel::Policy p;
     p.id = *id;
@@ -298,7 +332,7 @@ std::optional<kernel::Policy> policy_from(const xfrm::XfrmMessage& m) {
 
 std::optional<kernel::KernelEvent> event_from(const xfrm::XfrmMessage& m) {
     if (const auto* b = std::get_if<xfrm::Migrate>(&m.body)) {
-        auto id = policy_id_from(b->id.sel, b->id.dir);
+        auto id = policy_id_from(b->id.sel, b->id.dir, b->policy_type);
         if (!id) return std::nullopt;
         kernel::MigrateSas out;
         out.policy = *id;
@@ -319,7 +353,7 @@ std::optional<kernel::KernelEvent> event_from(const xfrm::XfrmMessage& m) {
     }
     if (const auto* b = std::get_if<xfrm::Acquire>(&m.body)) {
         const auto& a = b->acquire;
-        auto id = policy_id_from(a.policy.sel, a.policy.dir);
+        auto id = policy_id_from(a.policy.sel, a.policy.dir, raw_policy_type(m.other_attributes));
         if (!id) return std::nullopt;
         kernel::Acquire out;
         out.policy = *id;

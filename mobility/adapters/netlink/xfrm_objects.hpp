@@ -9,7 +9,10 @@
 // - a transport-mode SA given no selector gets one of its family with
 //   zero prefixes, an SA of another mode keeps family 0: both mean "none";
 // - MH and ICMPv6 selectors carry the type in the source port;
-// - a template without addresses takes the policy's family.
+// - a template without addresses takes the policy's family;
+// - a policy is one per selector, direction and type (XFRMA_POLICY_TYPE,
+//   main when absent): requests name sub policies by it, dumps report it;
+// - an SA's XFRM_STATE_WILDRECV is a flag of xfrm_usersa_info, dumped back.
 #pragma once
 
 #include <optional>
@@ -28,6 +31,7 @@ namespace xfrm = pfkey::xfrm;
 // (kernel::same_state) exists.
 xfrm::XfrmMessage new_sa(const kernel::Sa& sa);
 // XFRM_MSG_DELSA by the kernel's identity (the source only for route2/hao).
+// (Also for a wildcard-receive state: src ::, dst ::, proto hao.)
 xfrm::XfrmMessage delete_sa(const kernel::SaId& id);
 // XFRM_MSG_NEWPOLICY (exclusive) or XFRM_MSG_UPDPOLICY (install or replace).
 xfrm::XfrmMessage new_policy(const kernel::Policy& policy, bool update);
@@ -49,7 +53,8 @@ std::optional<kernel::Selector> selector_from(const xfrm_selector& s);
 // nullopt for states the contract cannot express: another protocol, a
 // lookup mark (XFRMA_MARK), an interface id; those are never ours.
 std::optional<kernel::Sa> sa_from(const xfrm::XfrmMessage& m);
-// nullopt for sub policies, policies with a mark or an interface id.
+// Main and sub policies (XFRMA_POLICY_TYPE, main when absent); nullopt for
+// policies with a mark or an interface id.
 std::optional<kernel::Policy> policy_from(const xfrm::XfrmMessage& m);
 
 // Multicast events (XFRMNLGRP_MIGRATE, _ACQUIRE, _EXPIRE, _MAPPING).

@@ -29,6 +29,12 @@ rc=$?
 grep -E '^\[ *(OK|FAILED|PASSED) *\]|features|Failure|^[a-z].*[a-z]$' "$NK_OUT/kernel-contract.log" | head -200
 check "every contract case passes on the kernel (exit $rc)" test $rc -eq 0
 check "the gtest report lists no failure" grep -q 'failures="0"' "$NK_OUT/kernel-contract.xml"
+# The ip6ip6 (fixed) tunnels the cases installed, as `ip -d link show` and
+# `ip -6 addr show` saw them (check_tunnel in netlink_contract_test.cpp):
+# no Tunnel Encapsulation Limit option, no address generation, no address.
+grep -E -A4 '^tunnel nkc-' "$NK_OUT/kernel-contract.log" | grep -E '^tunnel|ip6tnl|inet6' | head -20
+check "iproute2 shows an ip6ip6 tunnel of ours with encaplimit none and addrgenmode none" \
+  grep -q 'ip6tnl ip6ip6 .*encaplimit none.*addrgenmode none' "$NK_OUT/kernel-contract.log"
 
 # One home-agent binding (encap route + proxy entry + 4 policies) installed
 # and removed: round trips and wall time per batch.

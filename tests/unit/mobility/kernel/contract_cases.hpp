@@ -38,6 +38,11 @@ public:
     virtual void drive_until(const std::function<bool()>& done) = 0;
     // An interface that exists for the whole case (not one of ours).
     virtual std::string link() const = 0;
+    // Called with a tunnel the case installed: properties the model does
+    // not describe but the backend always sets (the netlink backend: an
+    // ip6ip6 tunnel without the Tunnel Encapsulation Limit option and
+    // without IPv6 address generation, seen through iproute2).
+    virtual void check_tunnel(const Tunnel&) {}
 };
 
 std::unique_ptr<ContractBackend> make_contract_backend();
@@ -150,6 +155,14 @@ protected:
         p.templates.push_back(t);
         return p;
     }
+    // "tmpl proto hao mode ro level use": optional, no addresses.
+    static PolicyTemplate home_address_template() {
+        PolicyTemplate t;
+        t.protocol = SaProtocol::home_address;
+        t.mode = SaMode::route_optimization;
+        t.optional = true;
+        return t;
+    }
     Address address(const char* prefix, bool home_address = false) const {
         Address a;
         a.id = AddressId{link(), p6(prefix)};
@@ -228,6 +241,37 @@ TEST_F(KernelContract, Route2StateKeepsItsCareOfAddress) {
     const auto d = dump();
     ASSERT_EQ(d.sas.size(), 1u);
     EXPECT_EQ(d.sas.begin()->second, sa);
+}
+
+TEST_F(KernelContract, WildcardReceiveHomeAddressStateDumpsBackAndIsRemoved) {
+    // The home agent's Home Address option state for a first registration:
+    // src ::, dst ::, coa ::, XFRM_STATE_WILDRECV. It is another state than
+    // an exact one (destination, source and protocol).
+    Sa wild;
+    wild.id = SaId{a6("::"), a6("::"), SaProtocol::home_address, 0};
+    wild.mode = SaMode::route_optimization;
+    wild.care_of_address = IpAddress{a6("::")};
+    wild.wildcard_receive = true;
+    wild.owner_mark = marks::sa_owner_mark;
+    Sa exact = wild;
+    exact.id = SaId{a6("2001:db8:1::100"), a6("2001:db8:1::1"), SaProtocol::home_address, 0};
+    exact.care_of_address = IpAddress{a6("2001:db8:a::10")};
+    exact.wildcard_receive = false;
+    const auto r = run1(InstallSa{wild, InstallMode::create});
+    ASSERT_TRUE(r.ok()) << r.detail;
+    ASSERT_TRUE(run1(InstallSa{exact, InstallMode::create}).ok());
+    EXPECT_EQ(run1(InstallSa{wild, InstallMode::create}).status, OperationStatus::exists);
+    auto d = dump();
+    ASSERT_EQ(d.sas.size(), 2u);
+    ASSERT_TRUE(d.sas.contains(wild.id));
+    EXPECT_TRUE(d.sas.at(wild.id).wildcard_receive);
+    EXPECT_EQ(d.sas.at(wild.id), wild);
+    EXPECT_EQ(d.sas.at(exact.id), exact);
+    ASSERT_TRUE(run1(RemoveSa{wild.id, false}).ok());
+    d = dump();
+    ASSERT_EQ(d.sas.size(), 1u);
+    EXPECT_EQ(d.sas.begin()->second, exact);
+    EXPECT_EQ(run1(RemoveSa{wild.id, false}).status, OperationStatus::not_found);
 }
 
 TEST_F(KernelContract, AllocatedSpiLiesInTheRange) {
@@ -311,6 +355,58 @@ TEST_F(KernelContract, PolicyIdentityIsSelectorAndDirectionNotPriority) {
     in.id.direction = PolicyDirection::in;
     ASSERT_TRUE(run1(InstallPolicy{in, InstallMode::create}).ok());
     EXPECT_EQ(dump().policies.size(), 2u);
+}
+
+TEST_F(KernelContract, SubAndMainPolicyOfOneSelectorAndDirectionAreTwoPolicies) {
+    // The kernel keys policies by type as well (XFRM_POLICY_TYPE_MAIN / _SUB):
+    // the route-optimisation templates of a binding live in a sub policy
+    // next to the main ESP policy of the same selector.
+    const Policy main = mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", 5, 0x10013);
+    Policy sub = main;
+    sub.id.type = PolicyType::sub;
+    sub.templates = {home_address_template()};
+    ASSERT_TRUE(run1(InstallPolicy{main, InstallMode::create}).ok());
+    const auto r = run1(InstallPolicy{sub, InstallMode::create});
+    ASSERT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(run1(InstallPolicy{sub, InstallMode::create}).status, OperationStatus::exists);
+    auto d = dump();
+    ASSERT_EQ(d.policies.size(), 2u);
+    ASSERT_TRUE(d.policies.contains(main.id) && d.policies.contains(sub.id));
+    EXPECT_EQ(d.policies.at(main.id), main);
+    EXPECT_EQ(d.policies.at(sub.id), sub);
+    EXPECT_EQ(d.policies.at(sub.id).id.type, PolicyType::sub);
+    // Each goes on its own.
+    ASSERT_TRUE(run1(RemovePolicy{sub.id, false}).ok());
+    d = dump();
+    ASSERT_EQ(d.policies.size(), 1u);
+    EXPECT_EQ(d.policies.begin()->second, main);
+    EXPECT_EQ(run1(RemovePolicy{sub.id, false}).status, OperationStatus::not_found);
+    ASSERT_TRUE(run1(InstallPolicy{sub, InstallMode::replace}).ok());
+    ASSERT_TRUE(run1(RemovePolicy{main.id, false}).ok());
+    d = dump();
+    ASSERT_EQ(d.policies.size(), 1u);
+    EXPECT_EQ(d.policies.begin()->second, sub);
+    // A flush takes sub policies of ours too.
+    ASSERT_TRUE(run1(InstallPolicy{main, InstallMode::create}).ok());
+    EXPECT_TRUE(run1(FlushOwned{}).ok());
+    EXPECT_TRUE(dump().empty());
+}
+
+TEST_F(KernelContract, SubPolicyForEspWithAnOptionalHomeAddressTemplateDumpsBackEqual) {
+    // The home agent's inbound "proto esp" sub policy (the note's F1).
+    Policy p;
+    p.id.selector = Selector{p6("::/0"), p6("2001:db8:1::1/128"), 50, std::nullopt};
+    p.id.direction = PolicyDirection::in;
+    p.id.type = PolicyType::sub;
+    p.priority = marks::policy_priority_min + 100;
+    p.templates = {home_address_template()};
+    const auto r = run1(InstallPolicy{p, InstallMode::create});
+    ASSERT_TRUE(r.ok()) << r.detail;
+    const auto d = dump();
+    ASSERT_EQ(d.policies.size(), 1u);
+    EXPECT_EQ(d.policies.begin()->second, p);
+    EXPECT_TRUE(run1(RemovePolicy{p.id, false}).ok());
+    EXPECT_TRUE(dump().empty());
 }
 
 TEST_F(KernelContract, PolicyRemovedWhenAbsentIsNotFound) {
@@ -560,6 +656,7 @@ TEST_F(KernelContract, ExternalTunnelCarriesEncapRoutes) {
     ASSERT_EQ(d.routes.size(), 1u);
     EXPECT_EQ(d.routes.begin()->second, r);
     EXPECT_EQ(d.tunnels.begin()->second, t);
+    backend_->check_tunnel(t);
 }
 
 TEST_F(KernelContract, TunnelReplaceMovesItsEndpointsAndKeepsItsRoutes) {
@@ -573,6 +670,7 @@ TEST_F(KernelContract, TunnelReplaceMovesItsEndpointsAndKeepsItsRoutes) {
     ASSERT_EQ(d.tunnels.size(), 1u);
     EXPECT_EQ(d.tunnels.begin()->second, moved);
     EXPECT_EQ(d.routes.size(), 1u);
+    backend_->check_tunnel(moved);
 }
 
 TEST_F(KernelContract, TunnelEndpointsBelongToOneTunnel) {
@@ -603,6 +701,7 @@ TEST_F(KernelContract, TunnelsAreAnnouncedAsLinks) {
         const auto* l = std::get_if<LinkChanged>(&e);
         return l && l->interface == t.name && l->up && !l->removed;
     }));
+    backend_->check_tunnel(t);
     ASSERT_TRUE(run1(RemoveTunnel{t.name, false}).ok());
     EXPECT_TRUE(heard([&](const KernelEvent& e) {
         const auto* l = std::get_if<LinkChanged>(&e);

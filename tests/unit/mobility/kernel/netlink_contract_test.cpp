@@ -4,10 +4,12 @@
 // Built like a unit test but not registered as one (the host kernel lacks
 // ESP, MIP6 and ip6_tunnel).
 #include <boost/asio/io_context.hpp>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include "mobility/adapters/netlink/netlink_kernel.hpp"
 #include "tests/unit/mobility/kernel/contract_cases.hpp"
@@ -20,6 +22,17 @@ using adapters::netlink::NetlinkKernel;
 
 // Bounds every wait on the kernel; the backend itself never waits.
 constexpr std::chrono::seconds drive_limit{20};
+
+// The output of a command (stdout and stderr), empty if it could not run.
+std::string output_of(const std::string& command) {
+    std::string out;
+    FILE* f = ::popen((command + " 2>&1").c_str(), "r");
+    if (!f) return out;
+    std::array<char, 512> buffer;
+    while (size_t n = std::fread(buffer.data(), 1, buffer.size(), f)) out.append(buffer.data(), n);
+    ::pclose(f);
+    return out;
+}
 
 class NetlinkBackend final : public ContractBackend {
 public:
@@ -49,6 +62,19 @@ public:
             if (io_.stopped()) io_.restart();
             io_.run_one_for(deadline - now);
         }
+    }
+    // iproute2's view of a tunnel we installed: a fixed (ip6ip6) one has no
+    // Tunnel Encapsulation Limit option ("encaplimit none"), no IPv6
+    // address generation ("addrgenmode none") and so no link-local address.
+    void check_tunnel(const Tunnel& t) override {
+        const std::string link = output_of("ip -d link show dev " + t.name);
+        const std::string addresses = output_of("ip -6 addr show dev " + t.name);
+        std::fprintf(stderr, "tunnel %s as iproute2 shows it:\n%s%s", t.name.c_str(), link.c_str(),
+                     addresses.c_str());
+        if (t.kind != TunnelKind::ip6ip6) return;
+        EXPECT_NE(link.find("encaplimit none"), std::string::npos) << link;
+        EXPECT_NE(link.find("addrgenmode none"), std::string::npos) << link;
+        EXPECT_EQ(addresses.find("inet6"), std::string::npos) << "an address the kernel generated:\n" << addresses;
     }
     // NK_CONTRACT_LINK names another device (e.g. "lo" for a quick run on a
     // host kernel without the dummy module).

@@ -5,11 +5,17 @@
 // checked in the kernel VM (kernel-contract scenario).
 #include <gtest/gtest.h>
 #include <linux/fib_rules.h>
+#include <linux/if_link.h>
+#include <linux/if_tunnel.h>
+#include <linux/ip6_tunnel.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <initializer_list>
+#include <optional>
 #include <cstring>
 
 #include "mobility/adapters/netlink/rtnl_objects.hpp"
@@ -118,6 +124,72 @@ TEST(XfrmObjects, PoliciesReadBackAndDeleteByTheirId) {
     EXPECT_EQ(id.dir, XFRM_POLICY_OUT);
 }
 
+TEST(XfrmObjects, SubPoliciesCarryTheirTypeInEveryRequestAndReadBack) {
+    Policy p;
+    p.id.selector = Selector{p6("2001:db8:1::100/128"), p6("2001:db8:1::1/128"), 135, 5};
+    p.id.direction = PolicyDirection::out;
+    p.id.type = PolicyType::sub;
+    p.priority = marks::policy_priority_min + 100;
+    PolicyTemplate hao;
+    hao.protocol = SaProtocol::home_address;
+    hao.mode = SaMode::route_optimization;
+    hao.optional = true;
+    p.templates = {hao};
+    for (bool update : {false, true}) {
+        const auto record = as_record(new_policy(p, update));
+        EXPECT_EQ(std::get<xfrm::PolicyInfo>(record.body).policy_type, std::optional<uint8_t>(XFRM_POLICY_TYPE_SUB));
+        EXPECT_EQ(policy_from(record), p);
+    }
+    const auto del = as_record(delete_policy(p.id));
+    EXPECT_EQ(std::get<xfrm::PolicyId>(del.body).policy_type, std::optional<uint8_t>(XFRM_POLICY_TYPE_SUB));
+    // A main policy omits the attribute (the kernel's default) and reads
+    // back from a dump, which names its type.
+    Policy main = p;
+    main.id.type = PolicyType::main;
+    auto record = as_record(new_policy(main, false));
+    EXPECT_FALSE(std::get<xfrm::PolicyInfo>(record.body).policy_type.has_value());
+    EXPECT_FALSE(std::get<xfrm::PolicyId>(as_record(delete_policy(main.id)).body).policy_type.has_value());
+    std::get<xfrm::PolicyInfo>(record.body).policy_type = XFRM_POLICY_TYPE_MAIN;
+    EXPECT_EQ(policy_from(record), main);
+    // XFRM_POLICY_TYPE_ANY is no policy's type.
+    std::get<xfrm::PolicyInfo>(record.body).policy_type = XFRM_POLICY_TYPE_ANY;
+    EXPECT_FALSE(policy_from(record).has_value());
+}
+
+TEST(XfrmObjects, MigrateNamesASubPolicyByItsType) {
+    MigrateSas m;
+    m.policy.selector = Selector{p6("2001:db8:1::100/128"), p6("::/0"), 0, std::nullopt};
+    m.templates.push_back(MigrateTemplate{SaProtocol::esp, SaMode::tunnel, 7, a6("2001:db8:a::10"),
+                                          a6("2001:db8:1::1"), a6("2001:db8:b::10"), a6("2001:db8:1::1")});
+    EXPECT_FALSE(std::get<xfrm::Migrate>(migrate(m).body).policy_type.has_value()) << "main: the default";
+    m.policy.type = PolicyType::sub;
+    const auto record = as_record(migrate(m));
+    EXPECT_EQ(std::get<xfrm::Migrate>(record.body).policy_type, std::optional<uint8_t>(XFRM_POLICY_TYPE_SUB));
+    const auto event = event_from(record);
+    ASSERT_TRUE(event);
+    EXPECT_EQ(std::get<MigrateSeen>(*event).migrate, m);
+}
+
+TEST(XfrmObjects, WildcardReceiveStateReadsBackAndOtherFlagsAreIgnored) {
+    Sa sa;
+    sa.id = SaId{a6("::"), a6("::"), SaProtocol::home_address, 0};
+    sa.mode = SaMode::route_optimization;
+    sa.care_of_address = IpAddress{a6("::")};
+    sa.wildcard_receive = true;
+    sa.owner_mark = marks::sa_owner_mark;
+    auto record = as_record(new_sa(sa));
+    auto& info = std::get<xfrm::StateInfo>(record.body).info;
+    EXPECT_EQ(info.flags, XFRM_STATE_WILDRECV);
+    EXPECT_EQ(sa_from(record), sa);
+    // Flags the contract does not model change nothing.
+    info.flags |= XFRM_STATE_NOECN | XFRM_STATE_AF_UNSPEC;
+    EXPECT_EQ(sa_from(record), sa);
+    info.flags = XFRM_STATE_NOECN;
+    sa.wildcard_receive = false;
+    EXPECT_EQ(sa_from(record), sa);
+    EXPECT_EQ(std::get<xfrm::StateInfo>(as_record(new_sa(sa)).body).info.flags, 0u);
+}
+
 TEST(XfrmObjects, MigrateWithKmaddressIsHeardAsSent) {
     MigrateSas m;
     m.policy.selector = Selector{p6("2001:db8:1::100/128"), p6("::/0"), 0, std::nullopt};
@@ -206,6 +278,71 @@ TEST(RtnlObjects, TunnelsReadBack) {
     back = link_from(header(m));
     ASSERT_TRUE(back && back->tunnel);
     EXPECT_EQ(*back->tunnel, x);
+}
+
+// The attribute at `path` (types, outermost first) of an RTM_NEWLINK/SETLINK request.
+const nlattr* link_attribute(const Bytes& m, std::initializer_list<uint16_t> path) {
+    const auto* h = header(m);
+    const auto* p = reinterpret_cast<const uint8_t*>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(ifinfomsg));
+    size_t len = h->nlmsg_len - size_t(p - reinterpret_cast<const uint8_t*>(h));
+    const nlattr* found = nullptr;
+    for (uint16_t type : path) {
+        found = nullptr;
+        while (len >= NLA_HDRLEN) {
+            const auto* a = reinterpret_cast<const nlattr*>(p);
+            if (a->nla_len < NLA_HDRLEN || a->nla_len > len) return nullptr;
+            if ((a->nla_type & NLA_TYPE_MASK) == type) {
+                found = a;
+                break;
+            }
+            const size_t step = std::min<size_t>(NLA_ALIGN(a->nla_len), len);
+            p += step;
+            len -= step;
+        }
+        if (!found) return nullptr;
+        p = reinterpret_cast<const uint8_t*>(found) + NLA_HDRLEN;
+        len = found->nla_len - NLA_HDRLEN;
+    }
+    return found;
+}
+
+template <class T>
+std::optional<T> link_value(const Bytes& m, std::initializer_list<uint16_t> path) {
+    const nlattr* a = link_attribute(m, path);
+    if (!a || a->nla_len != NLA_HDRLEN + sizeof(T)) return std::nullopt;
+    T v;
+    std::memcpy(&v, reinterpret_cast<const uint8_t*>(a) + NLA_HDRLEN, sizeof v);
+    return v;
+}
+
+TEST(RtnlObjects, AFixedTunnelIsCreatedDownWithoutEncapsulationLimitAndThenConfigured) {
+    Tunnel t;
+    t.name = "nk-mn0";
+    t.local = IpAddress{a6("2001:db8:a::10")};
+    t.remote = IpAddress{a6("2001:db8:1::1")};
+    for (auto mode : {InstallMode::create, InstallMode::replace}) {
+        const Bytes m = new_tunnel(t, 0, mode);
+        const auto* i = static_cast<const ifinfomsg*>(NLMSG_DATA(header(m)));
+        EXPECT_EQ(i->ifi_change & IFF_UP, 0u) << "up only after its address generation is off";
+        EXPECT_EQ(link_value<uint32_t>(m, {IFLA_LINKINFO, IFLA_INFO_DATA, IFLA_IPTUN_FLAGS}),
+                  std::optional<uint32_t>(IP6_TNL_F_IGN_ENCAP_LIMIT));
+    }
+    const Bytes gen = tunnel_address_generation_none(t.name);
+    EXPECT_EQ(header(gen)->nlmsg_type, RTM_SETLINK);
+    EXPECT_EQ(link_value<uint8_t>(gen, {IFLA_AF_SPEC, AF_INET6, IFLA_INET6_ADDR_GEN_MODE}),
+              std::optional<uint8_t>(IN6_ADDR_GEN_MODE_NONE));
+    const Bytes up = link_up(t.name);
+    const auto* i = static_cast<const ifinfomsg*>(NLMSG_DATA(header(up)));
+    EXPECT_EQ(header(up)->nlmsg_type, RTM_SETLINK);
+    EXPECT_EQ(i->ifi_flags & IFF_UP, uint32_t(IFF_UP));
+    EXPECT_EQ(i->ifi_change & IFF_UP, uint32_t(IFF_UP));
+    // An external tunnel is created up and keeps the kernel's defaults.
+    Tunnel x;
+    x.name = "nkx0";
+    x.kind = TunnelKind::ip6ip6_external;
+    const Bytes m = new_tunnel(x, 0, InstallMode::create);
+    EXPECT_EQ(static_cast<const ifinfomsg*>(NLMSG_DATA(header(m)))->ifi_flags & IFF_UP, uint32_t(IFF_UP));
+    EXPECT_EQ(link_attribute(m, {IFLA_LINKINFO, IFLA_INFO_DATA, IFLA_IPTUN_FLAGS}), nullptr);
 }
 
 TEST(RtnlObjects, RuleReadsBackAndItsDeletionNamesTheProtocol) {
