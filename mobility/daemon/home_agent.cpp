@@ -73,7 +73,7 @@ bool HomeAgent::load_data_plane(std::string& error) {
             error = "node " + node.source_file + ": static keys without a key file";
             return false;
         }
-        auto sas = adapters::read_static_sas(b->keying.static_keys->key_file.resolved, node.static_sas);
+        auto sas = adapters::read_static_sas(b->keying.static_keys->key_file.resolved, node.static_sas, node.home_address);
         if (!sas.ok()) {
             error = sas.error().message;
             return false;

@@ -1,8 +1,11 @@
 #include "mobility/daemon/mobile_node.hpp"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 
 #include "conf/plan.hpp"
+#include "mobility/adapters/file/atomic_file.hpp"
 #include "mobility/adapters/file/static_keys.hpp"
 #include "mobility/core/config/core_config.hpp"
 #include "mobility/core/mh/codec.hpp"
@@ -77,13 +80,26 @@ void MobileNode::start(std::function<void(bool)> done) {
             done(false);
             return;
         }
-        auto sas = adapters::read_static_sas(model_.self->keying.static_keys->key_file.resolved, node.static_sas);
+        auto sas = adapters::read_static_sas(model_.self->keying.static_keys->key_file.resolved, node.static_sas,
+                                          node.home_address);
         if (!sas.ok()) {
             log_error("MOB_KEYS_INVALID", sas.error().message);
             done(false);
             return;
         }
         plane_.static_sas = std::move(*sas);
+    }
+    // A link that lost its carrier is left by movement detection (RFC 6275
+    // sec. 11.5.1); the kernel must stop using its routes too, or a BU from
+    // the new care-of address leaves by the dead link's default route.
+    for (const auto& i : model_.interfaces) {
+        const auto file = std::filesystem::path("/proc/sys/net/ipv6/conf") / i.name / "ignore_routes_with_linkdown";
+        try {
+            linkdown_before_[i.name] = adapters::read_file(file);
+            std::ofstream(file) << "1\n";
+        } catch (const adapters::FileError& e) {
+            log_warning("MOB_ACCESS_INTERFACE_MISSING", i.name + ": " + e.what());
+        }
     }
     executor_ = std::make_unique<dataplane::KernelExecutor>(
         rt_.kernel, [this] { return dataplane::desired_state(list_, plane_); }, true);
@@ -112,12 +128,18 @@ void MobileNode::stop(std::function<void()> done) {
     timers_.cancel_all();
     // RFC 6275 leaves the home agent's binding to run out with its
     // lifetime; the local state goes now.
+    auto restore = [this] {
+        for (const auto& [name, value] : linkdown_before_)
+            std::ofstream(std::filesystem::path("/proc/sys/net/ipv6/conf") / name / "ignore_routes_with_linkdown") << value;
+    };
     if (!executor_) {
+        restore();
         done();
         return;
     }
-    executor_->shutdown([done = std::move(done)](bool ok) {
+    executor_->shutdown([restore, done = std::move(done)](bool ok) {
         if (!ok) log_error("MOB_KERNEL_CLEANUP_FAILED", "some kernel state could not be removed");
+        restore();
         done();
     });
 }

@@ -7,6 +7,7 @@
 // care-of address. One line per handover gives the time of each step.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -63,6 +64,8 @@ private:
     TimerTable<binding::TimerKey> timers_;
     boost::asio::steady_timer movement_timer_;
     std::optional<Handover> handover_;
+    // net.ipv6.conf.<access interface>.ignore_routes_with_linkdown as found.
+    std::map<std::string, std::string> linkdown_before_;
     bool started_ = false;
     bool stopping_ = false;
 };

@@ -63,7 +63,8 @@ std::optional<Integrity> integrity(std::string_view name) {
 }  // namespace
 
 net::Result<std::vector<kernel::Sa>, StaticKeyError> static_sas_from_text(
-    std::string_view text, const std::vector<conf::StaticSa>& static_sas, std::string_view file) {
+    std::string_view text, const std::vector<conf::StaticSa>& static_sas, const net::Ipv6Address& home_address,
+    std::string_view file) {
     auto fail = [&](size_t line, const std::string& what) {
         return StaticKeyError{std::string(file) + (line ? ":" + std::to_string(line) : "") + ": " + what};
     };
@@ -92,7 +93,7 @@ net::Result<std::vector<kernel::Sa>, StaticKeyError> static_sas_from_text(
     }
     std::vector<kernel::Sa> out;
     for (const auto& s : static_sas) {
-        const std::string direction = s.direction == conf::Direction::out ? "to-home-agent" : "from-home-agent";
+        const std::string direction = s.source == home_address ? "to-home-agent" : "from-home-agent";
         auto it = lines.find(direction);
         if (it == lines.end()) return fail(0, "no '" + direction + "' line");
         const auto& [line, keys] = it->second;
@@ -129,7 +130,8 @@ net::Result<std::vector<kernel::Sa>, StaticKeyError> static_sas_from_text(
 }
 
 net::Result<std::vector<kernel::Sa>, StaticKeyError> read_static_sas(
-    const std::filesystem::path& key_file, const std::vector<conf::StaticSa>& static_sas) {
+    const std::filesystem::path& key_file, const std::vector<conf::StaticSa>& static_sas,
+    const net::Ipv6Address& home_address) {
     struct stat st {};
     if (::stat(key_file.c_str(), &st) != 0)
         return StaticKeyError{key_file.string() + ": cannot be read"};
@@ -143,7 +145,7 @@ net::Result<std::vector<kernel::Sa>, StaticKeyError> read_static_sas(
     } catch (const FileError& e) {
         return StaticKeyError{key_file.string() + ": " + e.what()};
     }
-    return static_sas_from_text(text, static_sas, key_file.string());
+    return static_sas_from_text(text, static_sas, home_address, key_file.string());
 }
 
 }  // namespace nemokey::mobility::adapters

@@ -30,12 +30,17 @@ struct StaticKeyError {
 };
 
 // Pure: the key file's text -> the node's SAs. `static_sas` are the plan's
-// two StaticSa (conf::NodePlan::static_sas); `file` is for messages.
+// two StaticSa (conf::NodePlan::static_sas); the one whose source is
+// `home_address` takes the to-home-agent keys, whichever end reads the
+// file (a StaticSa's direction is relative to the node that derived the
+// plan). `file` is for messages.
 net::Result<std::vector<kernel::Sa>, StaticKeyError> static_sas_from_text(
-    std::string_view text, const std::vector<conf::StaticSa>& static_sas, std::string_view file);
+    std::string_view text, const std::vector<conf::StaticSa>& static_sas, const net::Ipv6Address& home_address,
+    std::string_view file);
 
 // Reads the file (checking its mode) and calls static_sas_from_text.
 net::Result<std::vector<kernel::Sa>, StaticKeyError> read_static_sas(
-    const std::filesystem::path& key_file, const std::vector<conf::StaticSa>& static_sas);
+    const std::filesystem::path& key_file, const std::vector<conf::StaticSa>& static_sas,
+    const net::Ipv6Address& home_address);
 
 }  // namespace nemokey::mobility::adapters

@@ -38,7 +38,7 @@ mobctl_at ha counters > "$NK_OUT/ha-counters-1.txt"
 check "DAD on the home link ran for the first registration and found the address unique" grep -q "dad.unique: 1" "$NK_OUT/ha-counters-1.txt"
 check "the correspondent reaches the home address" topo_ping nk-cn "$TOPO_MR_HOA" 3
 ip -n nk-ha -s xfrm state > "$NK_OUT/ha-xfrm-1.txt"
-bu_packets=$(ip -n nk-ha -s xfrm state | awk '/spi 0x00002001/{f=1} f && /packets\)/{print $2; exit}' | tr -d '(')
+bu_packets=$(ip -n nk-ha -s xfrm state | awk '/spi 0x00002001/{f=1} f && match($0, /[0-9]+\(packets\)/) {print substr($0, RSTART, RLENGTH - 9); exit}')
 echo "home agent: BU SA packets $bu_packets"
 check "the BU/BA ESP SA counters moved" test "${bu_packets:-0}" -gt 0
 
@@ -54,6 +54,10 @@ sleep 2
 topo_detach 1
 check "moved to access link 2" wait_bound "$TOPO_MR_COA2"
 wait $send; wait $recv
+for ns in nk-ha nk-mr; do
+  { ip -n $ns -s xfrm state; ip -n $ns xfrm policy; ip netns exec $ns cat /proc/net/xfrm_stat | grep -v '	0$';
+    ip -n $ns -6 route show table all; ip -n $ns -6 rule; ip -n $ns -d link show; ip -n $ns -6 addr; } > "$NK_OUT/$ns-after-handover.txt" 2>&1
+done
 cat "$NK_OUT/send.txt" "$NK_OUT/stream.txt"
 mobctl_at ha binding | tee "$NK_OUT/ha-binding-2.txt"
 check "the home agent's binding follows to access link 2" grep -q "$TOPO_MR_HOA .*$TOPO_MR_COA2" "$NK_OUT/ha-binding-2.txt"

@@ -31,7 +31,7 @@ const char* gcm_file =
     "from-home-agent 101112131415161718191a1b1c1d1e1f20212223  # trailing comment\n";
 
 TEST(StaticKeys, GcmKeysBecomeTwoTransportSasBoundToTheHomeAddress) {
-    auto sas = static_sas_from_text(gcm_file, plan("aes128-gcm16", "none"), "mn.keys");
+    auto sas = static_sas_from_text(gcm_file, plan("aes128-gcm16", "none"), a6("2001:db8:1::100"), "mn.keys");
     ASSERT_TRUE(sas.ok()) << sas.error().message;
     ASSERT_EQ(sas->size(), 2u);
     const auto& up = (*sas)[0];
@@ -51,16 +51,28 @@ TEST(StaticKeys, GcmKeysBecomeTwoTransportSasBoundToTheHomeAddress) {
     EXPECT_EQ((*sas)[1].aead->key.front(), 0x10);
 }
 
+TEST(StaticKeys, TheHomeAgentsPlanGetsTheSameKeysPerDirection) {
+    // The home agent's plan calls the SA from the home address "in".
+    auto ha_plan = plan("aes128-gcm16", "none");
+    ha_plan[0].direction = conf::Direction::in;
+    ha_plan[1].direction = conf::Direction::out;
+    auto sas = static_sas_from_text(gcm_file, ha_plan, a6("2001:db8:1::100"), "mn.keys");
+    ASSERT_TRUE(sas.ok()) << sas.error().message;
+    EXPECT_EQ((*sas)[0].id.spi, 0x2001u);
+    EXPECT_EQ((*sas)[0].aead->key.front(), 0x00) << "HoA -> HA takes the to-home-agent key on both ends";
+    EXPECT_EQ((*sas)[1].aead->key.front(), 0x10);
+}
+
 TEST(StaticKeys, CbcNeedsAnEncryptionAndAnHmacKey) {
     std::string k16(32, 'a'), k32(64, 'b');
     std::string text = "to-home-agent " + k16 + " " + k32 + "\nfrom-home-agent " + k16 + " " + k32 + "\n";
-    auto sas = static_sas_from_text(text, plan("aes128-cbc", "hmac-sha256-128"), "mn.keys");
+    auto sas = static_sas_from_text(text, plan("aes128-cbc", "hmac-sha256-128"), a6("2001:db8:1::100"), "mn.keys");
     ASSERT_TRUE(sas.ok()) << sas.error().message;
     ASSERT_TRUE((*sas)[0].encryption && (*sas)[0].integrity);
     EXPECT_EQ((*sas)[0].integrity->name, "hmac(sha256)");
     EXPECT_EQ((*sas)[0].integrity->icv_or_truncation_bits, 128u);
     auto one_key = static_sas_from_text("to-home-agent " + k16 + "\nfrom-home-agent " + k16 + "\n",
-                                        plan("aes128-cbc", "hmac-sha256-128"), "mn.keys");
+                                        plan("aes128-cbc", "hmac-sha256-128"), a6("2001:db8:1::100"), "mn.keys");
     ASSERT_FALSE(one_key.ok());
     EXPECT_NE(one_key.error().message.find("mn.keys:1"), std::string::npos) << one_key.error().message;
 }
@@ -80,7 +92,7 @@ TEST(StaticKeys, BadFilesGetAMessageNamingFileAndLine) {
         {"", "no 'to-home-agent' line"},
     };
     for (const auto& c : cases) {
-        auto r = static_sas_from_text(c.text, plan("aes128-gcm16", "none"), "mn.keys");
+        auto r = static_sas_from_text(c.text, plan("aes128-gcm16", "none"), a6("2001:db8:1::100"), "mn.keys");
         ASSERT_FALSE(r.ok()) << c.text;
         EXPECT_NE(r.error().message.find(c.expected), std::string::npos) << c.text << " -> " << r.error().message;
     }
@@ -92,13 +104,13 @@ TEST(StaticKeys, AKeyFileReadableByOthersIsRefused) {
     auto file = dir / "mn.keys";
     std::ofstream(file) << gcm_file;
     ::chmod(file.c_str(), 0644);
-    auto open = read_static_sas(file, plan("aes128-gcm16", "none"));
+    auto open = read_static_sas(file, plan("aes128-gcm16", "none"), a6("2001:db8:1::100"));
     ASSERT_FALSE(open.ok());
     EXPECT_NE(open.error().message.find("expected 600"), std::string::npos) << open.error().message;
     ::chmod(file.c_str(), 0600);
-    auto closed = read_static_sas(file, plan("aes128-gcm16", "none"));
+    auto closed = read_static_sas(file, plan("aes128-gcm16", "none"), a6("2001:db8:1::100"));
     EXPECT_TRUE(closed.ok());
-    auto missing = read_static_sas(dir / "gone.keys", plan("aes128-gcm16", "none"));
+    auto missing = read_static_sas(dir / "gone.keys", plan("aes128-gcm16", "none"), a6("2001:db8:1::100"));
     EXPECT_FALSE(missing.ok());
     std::filesystem::remove_all(dir);
 }
