@@ -234,10 +234,14 @@ KernelObjects desired_state(const binding::BindingUpdateList& list, const Mobile
     add_main_policies(k, plane.spd, signalling_coa, true);
     add_route_optimisation(k, plane.spd, hoa, ha, signalling_coa, false);
 
+    // The tunnel stays at the care-of address the home agent has
+    // registered until the BA for the new one arrives: the home agent
+    // sends there meanwhile, and a link-layer-assisted handover (the old
+    // link still up) loses nothing (RFC 6275 sec. 11.5.1).
     Tunnel t;
     t.name = plane.tunnel_device;
     t.kind = TunnelKind::ip6ip6;
-    t.local = IpAddress{signalling_coa};
+    t.local = IpAddress{installed ? *installed : signalling_coa};
     t.remote = IpAddress{ha};
     k.tunnels.emplace(t.name, t);
     Address a;
