@@ -96,3 +96,48 @@ kernel_state() {
     ip -n "$ns" -o xfrm policy ; ip -n "$ns" -6 route show table all ; ip -n "$ns" -6 rule ; ip -n "$ns" -6 neigh show proxy ; } 2>&1 |
     grep -v 'valid_lft\|expires\|cache\|fe80::' | sort
 }
+
+# mobilityd_router_configs DIR MODE: the same home agent serving a mobile
+# router (static keys) with the mobile network prefix of the topology, and
+# the mobile router itself in MODE explicit or implicit (RFC 3963 sec. 5.2).
+mobilityd_router_configs() {
+  local dir=$1 mode=$2
+  mobilityd_configs "$dir"
+  rm -f "$dir/ha/nodes.d/mn.toml"
+  sed -e 's/^role = "mobile-node"/role = "mobile-router"/' -e 's/mn.testbed.example/mr.testbed.example/' \
+    "$dir/mn/mn.toml" > "$dir/mn/mr.toml"
+  cat >> "$dir/mn/mr.toml" <<EOC
+[mobile-network]
+mode = "$mode"
+prefixes = ["$TOPO_MNP"]
+EOC
+  cat > "$dir/ha/nodes.d/mr.toml" <<EOC
+identity = "mr.testbed.example"
+role = "mobile-router"
+home-address = "$TOPO_MR_HOA"
+[mobile-network]
+mode = "$mode"
+prefixes = ["$TOPO_MNP"]
+[keying]
+method = "static"
+[keying.static]
+encryption = "aes128-gcm16"
+integrity = "none"
+spi-to-home-agent = 0x2001
+spi-from-home-agent = 0x2002
+key-file = "../keys/mn.keys"
+[protection]
+payload-tunnel = false
+home-test = false
+EOC
+}
+
+# wait_bound NAME COA: until daemon NAME's binding is bound at COA (10 s).
+wait_bound_at() {
+  local name=$1 coa=$2 i
+  for i in $(seq 1 100); do
+    mobctl_at "$name" binding 2>/dev/null | grep -q "$coa .*bound" && return 0
+    sleep 0.1
+  done
+  return 1
+}
