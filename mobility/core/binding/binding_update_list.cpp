@@ -205,6 +205,17 @@ void BindingUpdateList::begin(Transaction& t, TimePoint now, Actions& out) {
         return;
     }
     t.waiting_for_security_associations = false;
+    if (t.from_home && !t.handover_prepared) {
+        // RFC 6275 sec. 11.5.4: back home, the BU leaves from the home
+        // address without a Home Address option; the care-of state (whose
+        // hao state would add one) is taken down first.
+        t.handover_prepared = true;
+        for (uint16_t bid : t.binding_ids) entries_.at(bid).kernel_care_of_address.reset();
+        const uint64_t op = next_operation_++;
+        t.waiting_operations.push_back(op);
+        out.push_back(CommitKernelState{op, config_.home_address});
+        return;
+    }
     if (!t.deregistration && !t.handover_prepared) {
         // RFC 4877 sec. 4.3, 7.4: on a handover the tunnel-mode SAs (and with
         // K the IKE SA) move to the new care-of address before the BU leaves

@@ -205,6 +205,9 @@ public:
     // BUs held until the kernel moved the SAs or the key manager is ready.
     size_t held_binding_updates() const;
     bool security_associations_ready() const { return sas_ready_; }
+    // A deregistration from the home address is outstanding (RFC 6275
+    // sec. 11.5.4): the node is on its home link, its care-of state goes.
+    bool returning_home() const;
 
     // ---- Life cycle (binding_update_list_lifecycle.cpp) ----
 

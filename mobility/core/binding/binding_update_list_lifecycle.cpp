@@ -101,4 +101,10 @@ Actions BindingUpdateList::shutdown() {
     return out;
 }
 
+bool BindingUpdateList::returning_home() const {
+    for (const auto& [id, t] : transactions_)
+        if (t.from_home && !t.binding_ids.empty()) return true;
+    return false;
+}
+
 }  // namespace nemokey::mobility::binding

@@ -223,8 +223,11 @@ KernelObjects desired_state(const binding::BindingUpdateList& list, const Mobile
     // BU), and the one the tunnel is installed for.
     Ipv6Address signalling_coa;
     std::optional<Ipv6Address> installed;
+    // Back home (RFC 6275 sec. 11.5.4) nothing of the care-of address stays:
+    // the deregistration leaves from the home address without a Home
+    // Address option, and the BA arrives without a routing header.
     for (const auto& [id, e] : list.entries()) {
-        if (e.state == binding::BulState::idle) continue;
+        if (e.state == binding::BulState::idle || list.returning_home()) continue;
         if (signalling_coa == Ipv6Address{} && e.care_of_address != hoa) signalling_coa = e.care_of_address;
         if (!installed && e.installed_care_of_address) installed = e.installed_care_of_address;
     }

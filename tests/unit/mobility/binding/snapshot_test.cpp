@@ -709,7 +709,13 @@ TEST_F(BulSnapshotTest, ReturningHomeSendsTheDeregistrationFromHome) {
     BindingUpdateList again(config(false));
     auto restored = restore(again, d.value(), RestoreClock{clock.now(), wall_at_take});
     ASSERT_TRUE(restored);
-    const auto bu = only<SendBindingUpdate>(restored.value());
+    // RFC 6275 sec. 11.5.4: the care-of state goes before the BU leaves
+    // from the home address (its hao state would add a Home Address option).
+    EXPECT_EQ(count_of<SendBindingUpdate>(restored.value()), 0u);
+    Actions after_commit;
+    for (const auto& c : all_of<CommitKernelState>(restored.value()))
+        for (auto& a : again.handle(KernelOutcome{c.operation, true}, clock.now())) after_commit.push_back(a);
+    const auto bu = only<SendBindingUpdate>(after_commit);
     EXPECT_EQ(bu.source, hoa);
     EXPECT_FALSE(bu.home_address_option);
     EXPECT_EQ(bu.message.lifetime, 0);
