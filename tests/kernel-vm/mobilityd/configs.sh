@@ -96,3 +96,44 @@ kernel_state() {
     ip -n "$ns" -o xfrm policy ; ip -n "$ns" -6 route show table all ; ip -n "$ns" -6 rule ; ip -n "$ns" -6 neigh show proxy ; } 2>&1 |
     grep -v 'valid_lft\|expires\|cache\|fe80::' | sort
 }
+
+# mobilityd_configs_routers DIR: adds to the home agent's configuration in
+# DIR (written by mobilityd_configs) two mobile routers with static keys and
+# one mobile network prefix each, which no daemon plays: a test client
+# (tests/kernel-vm/mobilityd/bad_input.py) speaks for them with the keys
+# below. mr1: home address ::201, prefix 2001:db8:1:201::/64, SPIs
+# 0x2011/0x2012; mr2: ::202, 2001:db8:1:202::/64, SPIs 0x2021/0x2022.
+MOBILITYD_MR1_HOA=2001:db8:1::201
+MOBILITYD_MR1_PREFIX=2001:db8:1:201::/64
+MOBILITYD_MR2_HOA=2001:db8:1::202
+MOBILITYD_MR2_PREFIX=2001:db8:1:202::/64
+mobilityd_configs_routers() {
+  local dir=$1 n hoa prefix
+  for n in 1 2; do
+    eval "hoa=\$MOBILITYD_MR${n}_HOA prefix=\$MOBILITYD_MR${n}_PREFIX"
+    cat > "$dir/ha/nodes.d/mr$n.toml" <<EOC
+identity = "mr$n.testbed.example"
+role = "mobile-router"
+home-address = "$hoa"
+[mobile-network]
+mode = "explicit"
+prefixes = ["$prefix"]
+[keying]
+method = "static"
+[keying.static]
+encryption = "aes128-gcm16"
+integrity = "none"
+spi-to-home-agent = 0x20${n}1
+spi-from-home-agent = 0x20${n}2
+key-file = "../keys/mr$n.keys"
+[protection]
+payload-tunnel = false
+home-test = false
+EOC
+    cat > "$dir/ha/keys/mr$n.keys" <<EOC
+to-home-agent   0x${n}${n}0102030405060708090a0b0c0d0e0f10111213
+from-home-agent 0x${n}${n}1112131415161718191a1b1c1d1e1f20212223
+EOC
+    chmod 600 "$dir/ha/keys/mr$n.keys"
+  done
+}
