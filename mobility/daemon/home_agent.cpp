@@ -178,12 +178,16 @@ void HomeAgent::on_message(const adapters::ReceivedMobilityHeader& m) {
     auto decoded = mh::decode(m.message);
     if (!decoded.ok()) {
         rt_.count("drop.mh-malformed");
+        rt_.count(malformed_counter(decoded.error()));
         log_warning("MOB_MH_MALFORMED", "from " + m.source.to_string() + ": " + decoded.error().message());
+        if (auto be = binding_error_reply(decoded.error(), m)) send(*be);
         return;
     }
     const auto* bu = std::get_if<mh::BindingUpdate>(&decoded->message);
     if (!bu) {
         rt_.count("drop.mh-unexpected-type");
+        log(LogLevel::debug, "MOB_MESSAGE_DROPPED",
+            "MH type " + std::to_string(static_cast<int>(decoded->header.mh_type)) + " from " + m.source.to_string());
         return;
     }
     rt_.count("received.binding-update");
@@ -286,6 +290,24 @@ void HomeAgent::send(const binding::SendBindingAcknowledgement& s) {
     rt_.count("sent.binding-acknowledgement");
     log(LogLevel::debug, "MOB_BA_SENT",
         "to " + to.to_string() + " status " + std::to_string(static_cast<int>(s.message.status)));
+}
+
+// RFC 6275 sec. 9.3.3: Binding Errors are rate-limited (at most 10 a second).
+void HomeAgent::send(const BindingErrorReply& be) {
+    if (!binding_error_limit_.allow(RateLimit::Clock::now())) {
+        rt_.count("send.binding-error-rate-limited");
+        return;
+    }
+    auto bytes = mh::encode(be.message);
+    std::string error;
+    if (!bytes.ok() || !rt_.socket.send(be.source, be.destination, *bytes, &error)) {
+        rt_.count("send.binding-error-failed");
+        log_warning("MOB_BE_SEND_FAILED", "to " + be.destination.to_string() + ": " + error);
+        return;
+    }
+    rt_.count("sent.binding-error");
+    log(LogLevel::debug, "MOB_BE_SENT",
+        "to " + be.destination.to_string() + " status " + std::to_string(static_cast<int>(be.message.status)));
 }
 
 void HomeAgent::report(const binding::Report& r) {

@@ -17,6 +17,7 @@
 #include "mobility/core/config/core_config.hpp"
 #include "mobility/core/dataplane/desired_state.hpp"
 #include "mobility/core/dataplane/executor.hpp"
+#include "mobility/daemon/bad_input.hpp"
 #include "mobility/daemon/runtime.hpp"
 #include "mobility/daemon/timers.hpp"
 
@@ -36,6 +37,7 @@ private:
     void on_message(const adapters::ReceivedMobilityHeader& m);
     void run(binding::Actions actions);
     void send(const binding::SendBindingAcknowledgement& s);
+    void send(const BindingErrorReply& be);
     void detect_duplicate(const binding::PerformDuplicateAddressDetection& d);
     void report(const binding::Report& r);
     void snapshot();
@@ -56,6 +58,7 @@ private:
     // net.ipv6.conf.<home link>.proxy_ndp as found, restored at stop.
     std::optional<std::string> proxy_ndp_before_;
     bool stopping_ = false;
+    RateLimit binding_error_limit_{10, 10};
 };
 
 }  // namespace nemokey::mobility::daemon

@@ -132,7 +132,7 @@ home-test = false
 EOC
 }
 
-# wait_bound NAME COA: until daemon NAME's binding is bound at COA (10 s).
+# wait_bound_at NAME COA: until daemon NAME's binding is bound at COA (10 s).
 wait_bound_at() {
   local name=$1 coa=$2 i
   for i in $(seq 1 100); do
@@ -140,4 +140,45 @@ wait_bound_at() {
     sleep 0.1
   done
   return 1
+}
+
+# mobilityd_configs_routers DIR: adds to the home agent's configuration in
+# DIR (written by mobilityd_configs) two mobile routers with static keys and
+# one mobile network prefix each, which no daemon plays: a test client
+# (tests/kernel-vm/mobilityd/bad_input.py) speaks for them with the keys
+# below. mr1: home address ::201, prefix 2001:db8:1:201::/64, SPIs
+# 0x2011/0x2012; mr2: ::202, 2001:db8:1:202::/64, SPIs 0x2021/0x2022.
+MOBILITYD_MR1_HOA=2001:db8:1::201
+MOBILITYD_MR1_PREFIX=2001:db8:1:201::/64
+MOBILITYD_MR2_HOA=2001:db8:1::202
+MOBILITYD_MR2_PREFIX=2001:db8:1:202::/64
+mobilityd_configs_routers() {
+  local dir=$1 n hoa prefix
+  for n in 1 2; do
+    eval "hoa=\$MOBILITYD_MR${n}_HOA prefix=\$MOBILITYD_MR${n}_PREFIX"
+    cat > "$dir/ha/nodes.d/mr$n.toml" <<EOC
+identity = "mr$n.testbed.example"
+role = "mobile-router"
+home-address = "$hoa"
+[mobile-network]
+mode = "explicit"
+prefixes = ["$prefix"]
+[keying]
+method = "static"
+[keying.static]
+encryption = "aes128-gcm16"
+integrity = "none"
+spi-to-home-agent = 0x20${n}1
+spi-from-home-agent = 0x20${n}2
+key-file = "../keys/mr$n.keys"
+[protection]
+payload-tunnel = false
+home-test = false
+EOC
+    cat > "$dir/ha/keys/mr$n.keys" <<EOC
+to-home-agent   0x${n}${n}0102030405060708090a0b0c0d0e0f10111213
+from-home-agent 0x${n}${n}1112131415161718191a1b1c1d1e1f20212223
+EOC
+    chmod 600 "$dir/ha/keys/mr$n.keys"
+  done
 }
