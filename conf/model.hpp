@@ -92,7 +92,7 @@ struct Timers {
 
 enum class KeyingMethod { ikev2, static_keys };
 
-// Manual keying (RFC 3776 sec. 4.4, 5.1): one SA each way for the Binding
+// Manual keying (RFC 3776 sec. 4.1, 5.2.1): one SA each way for the Binding
 // Update / Acknowledgement exchange; keys stay in the key file, only its
 // name is part of the model (key material is never logged).
 struct StaticKeys {

@@ -124,7 +124,7 @@ struct IkePeer {
     bool operator==(const IkePeer&) const = default;
 };
 
-// Manual keying (RFC 3776 sec. 4.4): the two BU/BA SAs. The key file is
+// Manual keying (RFC 3776 sec. 5.2.1): the two BU/BA SAs. The key file is
 // named, never read here.
 struct StaticSa {
     Direction direction = Direction::out;

@@ -103,7 +103,7 @@ net::Result<std::vector<kernel::Sa>, StaticKeyError> static_sas_from_text(
         sa.id = kernel::SaId{net::IpAddress{s.source}, net::IpAddress{s.destination}, kernel::SaProtocol::esp, s.spi};
         sa.mode = kernel::SaMode::transport;
         sa.reqid = s.reqid;
-        // Only the Mobility Header of this home address (RFC 3776 sec. 4.4):
+        // Only the Mobility Header of this home address (RFC 3776 sec. 5.2.1):
         // the kernel refuses packets of other addresses through this SA.
         sa.selector = kernel::Selector{kernel::Prefix{net::IpAddress{s.source}, 128},
                                        kernel::Prefix{net::IpAddress{s.destination}, 128}, conf::ip_proto_mh,

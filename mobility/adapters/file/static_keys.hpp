@@ -1,4 +1,4 @@
-// Manual keys of RFC 3776 sec. 4.4 / 5.1 (static keying): the key file a
+// Manual keys of RFC 3776 sec. 4.1 and 5.2.1 (static keying): the key file a
 // node's [keying.static] names, read and turned into the two ESP transport
 // SAs that protect its Binding Update and Binding Acknowledgement. The
 // configuration model only names the file (keys are never logged, never

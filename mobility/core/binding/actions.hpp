@@ -52,7 +52,7 @@ struct CancelTimer {
 // A Binding Update to the home agent. With home_address_option the packet
 // carries a Home Address destination option (RFC 6275 sec. 6.3, 11.7.1);
 // without it the mobile node is at home and sends from its home address
-// (sec. 11.5.4).
+// (sec. 11.5.5).
 struct SendBindingUpdate {
     Ipv6Address source;
     Ipv6Address destination;

@@ -133,7 +133,7 @@ void BindingUpdateList::on(const ReturnedHome&, TimePoint now, Actions& out) {
     }
     for (uint16_t id : idle) remove_entry(id, out);
     if (ids.empty()) return;
-    // RFC 6275 sec. 11.5.4: one BU from the home address, lifetime zero,
+    // RFC 6275 sec. 11.5.5: one BU from the home address, lifetime zero,
     // care-of address = home address. RFC 5648: without Binding
     // Identifier options it removes every binding of the home address.
     deregister_entries(ids, true, now, out);
@@ -206,7 +206,7 @@ void BindingUpdateList::begin(Transaction& t, TimePoint now, Actions& out) {
     }
     t.waiting_for_security_associations = false;
     if (t.from_home && !t.handover_prepared) {
-        // RFC 6275 sec. 11.5.4: back home, the BU leaves from the home
+        // RFC 6275 sec. 11.5.5: back home, the BU leaves from the home
         // address without a Home Address option; the care-of state (whose
         // hao state would add one) is taken down first.
         t.handover_prepared = true;

@@ -124,7 +124,7 @@ struct BindingUpdateListState {
     // what the entries say, so no later BU sets the O flag.
     bool mcoa_bootstrapped = false;
     // A deregistration from the home address is outstanding (RFC 6275
-    // sec. 11.5.4): the restored list sends it from there again.
+    // sec. 11.5.5): the restored list sends it from there again.
     bool returning_home = false;
     std::vector<BulEntry> entries;            // in binding identifier order when taken
 
@@ -155,7 +155,7 @@ struct CareOfAddressReplaced {
 struct CareOfAddressLost {
     uint16_t binding_id = 0;
 };
-// Back on the home link: deregister everything (RFC 6275 sec. 11.5.4).
+// Back on the home link: deregister everything (RFC 6275 sec. 11.5.5).
 struct ReturnedHome {};
 struct BindingAcknowledgementReceived {
     Ipv6Address source;
@@ -206,7 +206,7 @@ public:
     size_t held_binding_updates() const;
     bool security_associations_ready() const { return sas_ready_; }
     // A deregistration from the home address is outstanding (RFC 6275
-    // sec. 11.5.4): the node is on its home link, its care-of state goes.
+    // sec. 11.5.5): the node is on its home link, its care-of state goes.
     bool returning_home() const;
 
     // ---- Life cycle (binding_update_list_lifecycle.cpp) ----

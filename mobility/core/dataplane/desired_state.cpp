@@ -223,7 +223,7 @@ KernelObjects desired_state(const binding::BindingUpdateList& list, const Mobile
     // BU), and the one the tunnel is installed for.
     Ipv6Address signalling_coa;
     std::optional<Ipv6Address> installed;
-    // Back home (RFC 6275 sec. 11.5.4) nothing of the care-of address stays:
+    // Back home (RFC 6275 sec. 11.5.5) nothing of the care-of address stays:
     // the deregistration leaves from the home address without a Home
     // Address option, and the BA arrives without a routing header.
     for (const auto& [id, e] : list.entries()) {

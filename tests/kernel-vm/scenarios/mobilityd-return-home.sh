@@ -1,4 +1,4 @@
-# Returning home (RFC 6275 sec. 11.5.4) with mobilityd on Debian's kernel:
+# Returning home (RFC 6275 sec. 11.5.5) with mobilityd on Debian's kernel:
 # the mobile node registered from access link 1 attaches to its home link
 # (a third interface "home" on the home bridge, the home address on it);
 # movement detection says home, the node deregisters from the home
