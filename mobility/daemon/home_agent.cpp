@@ -80,6 +80,11 @@ bool HomeAgent::load_data_plane(std::string& error) {
         }
         plane.static_sas[node.home_address] = std::move(*sas);
     }
+    // RFC 6275 sec. 10.4.5 needs tc (clsact, flower with tunnel keys, gact).
+    plane.reverse_tunnel_check = (rt_.kernel.features() & kernel::feature_tunnel_filter) != 0;
+    if (!plane.reverse_tunnel_check)
+        log_error("MOB_REVERSE_TUNNEL_CHECK_UNAVAILABLE",
+                  "the kernel lacks clsact/flower/gact: packets reverse-tunnelled from any source are forwarded");
     plane_ = std::move(plane);
     return true;
 }

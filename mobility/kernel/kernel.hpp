@@ -32,6 +32,7 @@ enum Feature : uint32_t {
     feature_lwtunnel_encap = 1u << 5,    // routes with encap ip6 over a collect_md tunnel
     feature_address_protocol = 1u << 6,  // IFA_PROTO kept and reported
     feature_neighbour_protocol = 1u << 7,// NDA_PROTOCOL kept on proxy entries
+    feature_tunnel_filter = 1u << 8,     // clsact + flower with tunnel (enc) keys + gact
 };
 using Features = uint32_t;
 std::string features_to_string(Features f);

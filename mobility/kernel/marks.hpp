@@ -12,6 +12,9 @@
 // | address         | IFA_PROTO = protocol                              | Linux >= 5.18                                     |
 // | proxy neighbour | NDA_PROTOCOL = protocol                           |                                                   |
 // | tunnel          | name starts with tunnel_name_prefix               | devices have no protocol field                    |
+// | clsact qdisc    | on a device of ours (tunnel name prefix)          | qdiscs have no protocol field either              |
+// | tunnel filter   | on a device of ours, priority in the filter band  | filters have none; a foreign filter on our device |
+// |                 |                                                   | (another band) is left alone                      |
 //
 // MARK values are constants of the wire contract: changing one orphans the
 // objects a running daemon installed. drafts-notes/kernel-contract.md.
@@ -32,6 +35,10 @@ inline constexpr uint32_t policy_priority_max = 0x004effff;
 inline constexpr uint32_t rule_priority_min = 0x4e00;
 inline constexpr uint32_t rule_priority_max = 0x4eff;
 inline constexpr std::string_view tunnel_name_prefix = "nk";
+// tc priorities ("pref", 16 bits) of our filters: the reverse-tunnel pass
+// filters at the first, the catch-all drop at the last (lowest priority).
+inline constexpr uint16_t filter_priority_min = 0x4e00;
+inline constexpr uint16_t filter_priority_max = 0x4eff;
 
 inline bool owned(const Sa& s) { return s.owner_mark == sa_owner_mark; }
 inline bool owned(const Policy& p) {
@@ -45,6 +52,11 @@ inline bool owned(const Rule& r) {
 inline bool owned(const Address& a) { return a.protocol == protocol; }
 inline bool owned(const ProxyNeighbour& n) { return n.protocol == protocol; }
 inline bool owned(const Tunnel& t) { return t.name.starts_with(tunnel_name_prefix); }
+inline bool owned(const ClsactQdisc& q) { return q.device.starts_with(tunnel_name_prefix); }
+inline bool owned(const TunnelFilter& f) {
+    return f.id.device.starts_with(tunnel_name_prefix) && f.id.priority >= filter_priority_min &&
+           f.id.priority <= filter_priority_max;
+}
 
 // The objects of `all` that carry our marks.
 KernelObjects owned_only(const KernelObjects& all);

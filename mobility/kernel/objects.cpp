@@ -53,6 +53,8 @@ void KernelObjects::merge(const KernelObjects& o) {
     merge_map(rules, o.rules);
     merge_map(routes, o.routes);
     merge_map(proxy_neighbours, o.proxy_neighbours);
+    merge_map(qdiscs, o.qdiscs);
+    merge_map(tunnel_filters, o.tunnel_filters);
 }
 
 KernelObjects marks::owned_only(const KernelObjects& all) {
@@ -64,6 +66,8 @@ KernelObjects marks::owned_only(const KernelObjects& all) {
     out.rules = owned_of(all.rules);
     out.routes = owned_of(all.routes);
     out.proxy_neighbours = owned_of(all.proxy_neighbours);
+    out.qdiscs = owned_of(all.qdiscs);
+    out.tunnel_filters = owned_of(all.tunnel_filters);
     return out;
 }
 
@@ -98,6 +102,17 @@ std::string to_string(const AddressId& id) { return id.address.to_string() + " d
 
 std::string to_string(const ProxyNeighbourId& id) {
     return "proxy " + id.address.to_string() + " dev " + id.interface;
+}
+
+std::string to_string(const TunnelFilterId& id) {
+    return "filter dev " + id.device + " ingress pref " + std::to_string(id.priority) + " handle " +
+           std::to_string(id.handle);
+}
+
+std::string to_string(const TunnelFilter& f) {
+    return to_string(f.id) + (f.inner_source ? " src " + f.inner_source->to_string() : std::string(" any")) +
+           (f.outer_source ? " enc-src " + net::to_string(*f.outer_source) : std::string{}) +
+           (f.action == FilterAction::pass ? " pass" : " drop");
 }
 
 namespace {
@@ -153,6 +168,8 @@ std::string to_string(const KernelObjects& k) {
                std::to_string(r.protocol) + "\n";
     for (const auto& [id, n] : k.proxy_neighbours)
         out += to_string(id) + " proto " + std::to_string(n.protocol) + "\n";
+    for (const auto& [dev, q] : k.qdiscs) out += "qdisc clsact dev " + dev + "\n";
+    for (const auto& [id, f] : k.tunnel_filters) out += to_string(f) + "\n";
     return out.empty() ? "(nothing)\n" : out;
 }
 

@@ -202,6 +202,53 @@ struct ProxyNeighbour {
     auto operator<=>(const ProxyNeighbour&) const = default;
 };
 
+// ---- Traffic control on a tunnel device (rtnetlink tc) ----
+
+// The clsact qdisc (TC_H_CLSACT) of a device: the hook the device's
+// ingress filters hang on. One per device, with no parameters, so the
+// device names it. Its own object rather than implied by the first
+// filter: removing it takes every filter of the device with it, a filter
+// on a device without it is refused (EINVAL), and a dump sees it whether
+// or not it holds filters, so "nothing stays behind" can be checked on it
+// like on anything else.
+struct ClsactQdisc {
+    std::string device;             // our ownership mark: the device's (marks.hpp)
+    auto operator<=>(const ClsactQdisc&) const = default;
+};
+
+// What a matching filter does with the packet: gact TC_ACT_OK / TC_ACT_SHOT.
+enum class FilterAction : uint8_t { pass, drop };
+
+// The kernel's identity of a filter: device (ingress of its clsact qdisc,
+// chain 0), priority (tc "pref", one classifier instance per priority) and
+// handle within that priority (0 is refused here: the kernel would pick one).
+struct TunnelFilterId {
+    std::string device;
+    uint16_t priority = 0;
+    uint32_t handle = 0;
+    auto operator<=>(const TunnelFilterId&) const = default;
+};
+
+// A flower filter on the ingress of an external (collect_md) tunnel
+// device: packets that come out of the tunnel decapsulated, with the outer
+// header kept as tunnel metadata. RFC 6275 sec. 10.4.5 (RFC 3963 sec. 6):
+// the home agent passes a packet only when its inner source belongs to a
+// binding and its outer source is that binding's care-of address, and
+// drops the rest (a filter with no keys). IPv6 only.
+//   inner_source  TCA_FLOWER_KEY_IPV6_SRC + _MASK (protocol ipv6, eth type
+//                 key ETH_P_IPV6); none: every packet (protocol all)
+//   outer_source  TCA_FLOWER_KEY_ENC_IPV6_SRC, mask /128; none: any
+// Filters of one priority share a protocol (so a filter with and one
+// without inner_source cannot share a priority: EINVAL) and never have the
+// same keys (EEXIST).
+struct TunnelFilter {
+    TunnelFilterId id;
+    std::optional<Prefix> inner_source;
+    std::optional<IpAddress> outer_source;
+    FilterAction action = FilterAction::drop;
+    auto operator<=>(const TunnelFilter&) const = default;
+};
+
 // A whole kernel state: every object keyed by its identity.
 struct KernelObjects {
     std::map<std::string, Tunnel> tunnels;
@@ -211,11 +258,13 @@ struct KernelObjects {
     std::map<RuleId, Rule> rules;
     std::map<RouteId, Route> routes;
     std::map<ProxyNeighbourId, ProxyNeighbour> proxy_neighbours;
+    std::map<std::string, ClsactQdisc> qdiscs;                 // by device
+    std::map<TunnelFilterId, TunnelFilter> tunnel_filters;
 
     bool operator==(const KernelObjects&) const = default;
     size_t size() const {
         return tunnels.size() + addresses.size() + sas.size() + policies.size() + rules.size() +
-               routes.size() + proxy_neighbours.size();
+               routes.size() + proxy_neighbours.size() + qdiscs.size() + tunnel_filters.size();
     }
     bool empty() const { return size() == 0; }
     // Adds every object of `other` (other's value wins on the same key).
@@ -229,6 +278,8 @@ std::string to_string(const RouteId& id);
 std::string to_string(const RuleId& id);
 std::string to_string(const AddressId& id);
 std::string to_string(const ProxyNeighbourId& id);
+std::string to_string(const TunnelFilterId& id);
+std::string to_string(const TunnelFilter& f);
 // Every object with every field, one per line (test failures, logs).
 std::string to_string(const KernelObjects& k);
 

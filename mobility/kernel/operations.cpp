@@ -38,6 +38,10 @@ struct Namer {
     const char* operator()(const RemoveTunnel&) const { return "remove-tunnel"; }
     const char* operator()(const InstallProxyNeighbour&) const { return "install-proxy-neighbour"; }
     const char* operator()(const RemoveProxyNeighbour&) const { return "remove-proxy-neighbour"; }
+    const char* operator()(const InstallQdisc&) const { return "install-qdisc"; }
+    const char* operator()(const RemoveQdisc&) const { return "remove-qdisc"; }
+    const char* operator()(const InstallTunnelFilter&) const { return "install-tunnel-filter"; }
+    const char* operator()(const RemoveTunnelFilter&) const { return "remove-tunnel-filter"; }
 };
 
 struct Describer {
@@ -70,6 +74,10 @@ struct Describer {
     std::string operator()(const RemoveTunnel& o) const { return o.name; }
     std::string operator()(const InstallProxyNeighbour& o) const { return to_string(o.neighbour.id); }
     std::string operator()(const RemoveProxyNeighbour& o) const { return to_string(o.id); }
+    std::string operator()(const InstallQdisc& o) const { return "clsact dev " + o.qdisc.device; }
+    std::string operator()(const RemoveQdisc& o) const { return "clsact dev " + o.device; }
+    std::string operator()(const InstallTunnelFilter& o) const { return to_string(o.filter); }
+    std::string operator()(const RemoveTunnelFilter& o) const { return to_string(o.id); }
 };
 }  // namespace
 
@@ -108,6 +116,7 @@ std::string features_to_string(Features f) {
         {feature_lwtunnel_encap, "lwtunnel-encap"},
         {feature_address_protocol, "address-protocol"},
         {feature_neighbour_protocol, "neighbour-protocol"},
+        {feature_tunnel_filter, "tunnel-filter"},
     };
     std::string out;
     for (const auto& [bit, name] : names) {

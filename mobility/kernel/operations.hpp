@@ -141,11 +141,37 @@ struct RemoveProxyNeighbour {
     bool operator==(const RemoveProxyNeighbour&) const = default;
 };
 
+// The clsact qdisc of a device (objects.hpp): create is exists when the
+// device has one, replace keeps it; removal takes the device's filters.
+struct InstallQdisc {
+    ClsactQdisc qdisc;
+    InstallMode mode = InstallMode::replace;
+    bool operator==(const InstallQdisc&) const = default;
+};
+struct RemoveQdisc {
+    std::string device;
+    bool if_present = true;
+    bool operator==(const RemoveQdisc&) const = default;
+};
+// A filter on the ingress of its device's clsact qdisc: replace changes
+// the keys and action of the filter with that identity in place.
+struct InstallTunnelFilter {
+    TunnelFilter filter;
+    InstallMode mode = InstallMode::replace;
+    bool operator==(const InstallTunnelFilter&) const = default;
+};
+struct RemoveTunnelFilter {
+    TunnelFilterId id;
+    bool if_present = true;
+    bool operator==(const RemoveTunnelFilter&) const = default;
+};
+
 using Operation =
     std::variant<AllocateSpi, InstallSa, RemoveSa, InstallPolicy, RemovePolicy, MigrateSas,
                  FlushOwned, InstallAddress, RemoveAddress, InstallRoute, RemoveRoute, InstallRule,
                  RemoveRule, InstallTunnel, RemoveTunnel, InstallProxyNeighbour,
-                 RemoveProxyNeighbour>;
+                 RemoveProxyNeighbour, InstallQdisc, RemoveQdisc, InstallTunnelFilter,
+                 RemoveTunnelFilter>;
 
 struct OperationRequest {
     OperationId id = 0;

@@ -33,6 +33,19 @@ std::vector<Operation> reconcile(const KernelObjects& desired, const KernelObjec
     installs(desired.routes, actual.routes, out, [&](const Route& r) { return InstallRoute{r, mode}; });
     installs(desired.proxy_neighbours, actual.proxy_neighbours, out,
              [&](const ProxyNeighbour& n) { return InstallProxyNeighbour{n, mode}; });
+    installs(desired.qdiscs, actual.qdiscs, out, [&](const ClsactQdisc& q) { return InstallQdisc{q, mode}; });
+    // Filters that go are removed before filters come: the kernel refuses
+    // two filters with the same keys in one priority (EEXIST), and a
+    // filter may move to another handle (desired_state's collisions,
+    // bindings sharing a care-of address). Both in the same datagram.
+    removals(desired.tunnel_filters, actual.tunnel_filters, out,
+             [](const TunnelFilterId& id) { return RemoveTunnelFilter{id, true}; });
+    installs(desired.tunnel_filters, actual.tunnel_filters, out,
+             [&](const TunnelFilter& f) { return InstallTunnelFilter{f, mode}; });
+
+    // The qdisc after its filters (a filter of a removed qdisc is gone, and
+    // its removal would be refused), before its device.
+    removals(desired.qdiscs, actual.qdiscs, out, [](const std::string& d) { return RemoveQdisc{d, true}; });
 
     removals(desired.proxy_neighbours, actual.proxy_neighbours, out,
              [](const ProxyNeighbourId& id) { return RemoveProxyNeighbour{id, true}; });

@@ -63,8 +63,14 @@ std::vector<Address> remove_device(KernelObjects& state, const std::string& name
     });
     std::erase_if(state.routes, [&](const auto& kv) { return kv.second.device == name; });
     std::erase_if(state.proxy_neighbours, [&](const auto& kv) { return kv.first.interface == name; });
+    remove_qdisc(state, name);
     state.tunnels.erase(name);
     return gone;
+}
+
+void remove_qdisc(KernelObjects& state, const std::string& device) {
+    std::erase_if(state.tunnel_filters, [&](const auto& kv) { return kv.first.device == device; });
+    state.qdiscs.erase(device);
 }
 
 }  // namespace nemokey::mobility::kernel

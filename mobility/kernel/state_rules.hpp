@@ -24,8 +24,11 @@ namespace nemokey::mobility::kernel {
 // does not exist (ENOENT). With 0 matches (ENODATA) nothing is changed.
 std::optional<size_t> apply_migrate(KernelObjects& state, const MigrateSas& m);
 
-// Deleting a device takes its addresses, routes and proxy entries along
-// (and a tunnel's own entry). Returns the addresses that went.
+// Deleting a device takes its addresses, routes, proxy entries, qdisc and
+// filters along (and a tunnel's own entry). Returns the addresses that went.
 std::vector<Address> remove_device(KernelObjects& state, const std::string& name);
+
+// Deleting a device's clsact qdisc takes its filters along.
+void remove_qdisc(KernelObjects& state, const std::string& device);
 
 }  // namespace nemokey::mobility::kernel

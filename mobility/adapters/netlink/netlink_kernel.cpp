@@ -70,6 +70,7 @@ struct Plan {
     std::vector<bool> tolerate_missing; // e.g. the DELSA before a replacing NEWSA
     bool if_present = false;            // not-found is ok
     bool wants_spi = false;             // AllocateSpi
+    bool invalid_is_absent = false;     // RemoveTunnelFilter if_present: EINVAL = no qdisc
     int error = 0;                      // failed before anything was sent
     std::string detail;
 
@@ -102,6 +103,10 @@ std::vector<std::string> interfaces_named(const Operation& op) {
     if (const auto* o = std::get_if<kernel::InstallRoute>(&op)) return {o->route.device};
     if (const auto* o = std::get_if<kernel::InstallProxyNeighbour>(&op)) return {o->neighbour.id.interface};
     if (const auto* o = std::get_if<kernel::RemoveProxyNeighbour>(&op)) return {o->id.interface};
+    if (const auto* o = std::get_if<kernel::InstallQdisc>(&op)) return {o->qdisc.device};
+    if (const auto* o = std::get_if<kernel::RemoveQdisc>(&op)) return {o->device};
+    if (const auto* o = std::get_if<kernel::InstallTunnelFilter>(&op)) return {o->filter.id.device};
+    if (const auto* o = std::get_if<kernel::RemoveTunnelFilter>(&op)) return {o->id.device};
     if (const auto* o = std::get_if<kernel::InstallTunnel>(&op)) {
         // Its own name too: whether a fixed tunnel exists decides its messages (plan_rtnl).
         std::vector<std::string> names{o->tunnel.name};
@@ -254,7 +259,7 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
             r.error = one.error;
             r.detail = one.detail;
         }
-        if (r.error != 0 && plan.if_present && not_found(r.error)) {
+        if (r.error != 0 && plan.if_present && (not_found(r.error) || (plan.invalid_is_absent && r.error == EINVAL))) {
             r.error = 0;
             r.detail.clear();
         }
@@ -468,6 +473,34 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
                 const int i = interface(o->id.interface);
                 if (!p.error) p.add(delete_proxy_neighbour(o->id, i));
                 else if (p.if_present && p.error == ENODEV) p.fail(0, {});
+            } else if (const auto* o = std::get_if<kernel::InstallQdisc>(&op)) {
+                const int i = interface(o->qdisc.device);
+                if (!p.error) p.add(new_clsact(i, o->mode));
+            } else if (const auto* o = std::get_if<kernel::RemoveQdisc>(&op)) {
+                p.if_present = o->if_present;
+                const int i = interface(o->device);
+                if (!p.error) p.add(delete_clsact(i));
+                else if (p.if_present && p.error == ENODEV) p.fail(0, {});
+            } else if (const auto* o = std::get_if<kernel::InstallTunnelFilter>(&op)) {
+                const auto& f = o->filter;
+                if ((f.inner_source && !net::is_v6(f.inner_source->address)) ||
+                    (f.outer_source && !net::is_v6(*f.outer_source)))
+                    p.fail(EAFNOSUPPORT, "tunnel filters match IPv6 only");
+                else if (f.id.handle == 0 || f.id.priority == 0)
+                    p.fail(EINVAL, "a tunnel filter needs a priority and a handle");
+                const int i = p.error ? 0 : interface(f.id.device);
+                if (!p.error) p.add(new_tunnel_filter(f, i, o->mode));
+            } else if (const auto* o = std::get_if<kernel::RemoveTunnelFilter>(&op)) {
+                p.if_present = o->if_present;
+                const int i = interface(o->id.device);
+                if (!p.error) {
+                    p.add(delete_tunnel_filter(o->id, i));
+                    // The kernel refuses a filter removal under a missing
+                    // clsact with EINVAL: with if_present that is "absent".
+                    p.invalid_is_absent = p.if_present;
+                } else if (p.if_present && p.error == ENODEV) {
+                    p.fail(0, {});
+                }
             } else {
                 p.fail(EOPNOTSUPP, "not an rtnetlink operation");
             }
@@ -608,6 +641,31 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
                 }
             }
         }
+        // The clsact qdiscs, then the ingress filters of each device of ours
+        // that has one (a filter dump names one device).
+        {
+            auto r = co_await dump(rtnl_requests.get(), dump_request(RTM_GETQDISC, AF_UNSPEC));
+            if (r.error) {
+                failed("RTM_GETQDISC dump", r);
+                co_return out;
+            }
+            for (const auto& bytes : r.messages)
+                if (auto device = clsact_from(reinterpret_cast<const nlmsghdr*>(bytes.data()), name_of))
+                    all.qdiscs.insert_or_assign(*device, kernel::ClsactQdisc{*device});
+        }
+        for (const auto& [device, q] : all.qdiscs) {
+            if (!kernel::marks::owned(q)) continue;
+            auto i = index(device);
+            if (!i) continue;
+            auto r = co_await dump(rtnl_requests.get(), dump_ingress_filters(*i));
+            if (r.error) {
+                failed("RTM_GETTFILTER dump of " + device, r);
+                co_return out;
+            }
+            for (const auto& bytes : r.messages)
+                if (auto f = tunnel_filter_from(reinterpret_cast<const nlmsghdr*>(bytes.data()), name_of))
+                    all.tunnel_filters.insert_or_assign(f->id, *f);
+        }
         out.objects = kernel::marks::owned_only(all);
         co_return out;
     }
@@ -645,6 +703,8 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
         for (const auto& [k, v] : o.policies) xfrm_ops.push_back(kernel::RemovePolicy{k, true});
         for (const auto& [k, v] : o.sas) xfrm_ops.push_back(kernel::RemoveSa{k, true});
         for (const auto& [k, v] : o.proxy_neighbours) rtnl_ops.push_back(kernel::RemoveProxyNeighbour{k, true});
+        for (const auto& [k, v] : o.tunnel_filters) rtnl_ops.push_back(kernel::RemoveTunnelFilter{k, true});
+        for (const auto& [k, v] : o.qdiscs) rtnl_ops.push_back(kernel::RemoveQdisc{k, true});
         for (const auto& [k, v] : o.addresses) rtnl_ops.push_back(kernel::RemoveAddress{k, true});
         for (const auto& [k, v] : o.tunnels) rtnl_ops.push_back(kernel::RemoveTunnel{k, true});
         std::vector<Plan> xfrm_plans, rtnl_plans;
@@ -754,8 +814,9 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
             kernel::ProxyNeighbour n;
             n.id = kernel::ProxyNeighbourId{"lo", probe_c};
             n.protocol = kernel::marks::protocol;
+            // The tunnel stays until the tc probe below has used it.
             std::vector<Bytes> requests = {
-                new_tunnel(t, 0, InstallMode::create), delete_link(t.name),
+                new_tunnel(t, 0, InstallMode::create), get_link(t.name),
                 new_route(route, *lo, InstallMode::create), delete_route(route.id, route.protocol),
                 new_address(a, *lo, InstallMode::create), get_address(a.id, *lo), delete_address(a.id, *lo),
                 new_proxy_neighbour(n, *lo, InstallMode::create), get_proxy_neighbour(n.id, *lo),
@@ -771,6 +832,29 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
                 if (auto got = neighbour_from(reinterpret_cast<const nlmsghdr*>(m.data()), name_of);
                     got && got->protocol == kernel::marks::protocol)
                     f |= kernel::feature_neighbour_protocol;
+            // The reverse-tunnel check: a clsact qdisc on the throw-away
+            // tunnel and a flower filter with inner and tunnel (enc) keys
+            // and a gact action; the device's deletion takes them.
+            if (r[0].error == 0) {
+                co_await dump_links();
+                if (auto i = index(t.name)) {
+                    kernel::TunnelFilter filter;
+                    filter.id = kernel::TunnelFilterId{t.name, kernel::marks::filter_priority_min, 1};
+                    filter.inner_source = kernel::Prefix{probe_c, 128};
+                    filter.outer_source = kernel::IpAddress{probe_a};
+                    filter.action = kernel::FilterAction::pass;
+                    std::vector<Bytes> tc_requests;
+                    tc_requests.push_back(new_clsact(*i, InstallMode::create));
+                    tc_requests.push_back(new_tunnel_filter(filter, *i, InstallMode::create));
+                    auto tc = co_await transact(rtnl_requests.get(), std::move(tc_requests));
+                    if (tc[0].error == 0 && tc[1].error == 0) f |= kernel::feature_tunnel_filter;
+                }
+            }
+            if (r[0].error == 0) {
+                std::vector<Bytes> removal;
+                removal.push_back(delete_link(t.name));
+                co_await transact(rtnl_requests.get(), std::move(removal));
+            }
         }
         const int pfkey = ::socket(PF_KEY, SOCK_RAW | SOCK_CLOEXEC, PF_KEY_V2);
         if (pfkey >= 0) {

@@ -12,9 +12,14 @@
 #include <linux/ip6_tunnel.h>
 #include <linux/lwtunnel.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_gact.h>
+#include <linux/if_ether.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -195,6 +200,46 @@ ifaddrmsg address_header(const kernel::AddressId& id, int ifindex) {
     return a;
 }
 
+// tc: the ingress of the clsact qdisc (tc's "ingress" parent).
+constexpr uint32_t clsact_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+constexpr uint32_t ingress_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+
+tcmsg tc_header(int ifindex, uint32_t parent, uint32_t handle) {
+    auto t = zero<tcmsg>();
+    t.tcm_family = AF_UNSPEC;
+    t.tcm_ifindex = ifindex;
+    t.tcm_parent = parent;
+    t.tcm_handle = handle;
+    return t;
+}
+
+uint16_t filter_protocol(const kernel::TunnelFilter& f) { return f.inner_source ? ETH_P_IPV6 : ETH_P_ALL; }
+
+std::array<uint8_t, 16> v6_mask(unsigned length) {
+    std::array<uint8_t, 16> m{};
+    for (unsigned i = 0; i < 16; ++i) {
+        const unsigned bits = length > i * 8 ? std::min(8u, length - i * 8) : 0;
+        m[i] = uint8_t(bits == 0 ? 0 : 0xff << (8 - bits));
+    }
+    return m;
+}
+
+// The prefix length of a contiguous mask, or nullopt.
+std::optional<uint8_t> v6_length(const nlattr* mask) {
+    if (!mask || nla_len(mask) != 16) return std::nullopt;
+    const auto* m = static_cast<const uint8_t*>(nla_data(const_cast<nlattr*>(mask)));
+    unsigned length = 0;
+    bool ended = false;
+    for (int i = 0; i < 16; ++i)
+        for (int b = 7; b >= 0; --b) {
+            const bool set = (m[i] >> b) & 1;
+            if (set && ended) return std::nullopt;
+            if (set) ++length;
+            else ended = true;
+        }
+    return uint8_t(length);
+}
+
 }  // namespace
 
 // ---- requests ----
@@ -362,6 +407,68 @@ Bytes get_proxy_neighbour(const kernel::ProxyNeighbourId& id, int ifindex) {
     return b.bytes();
 }
 
+Bytes new_clsact(int ifindex, InstallMode mode) {
+    const uint16_t flags = request_flags | NLM_F_CREATE | (mode == InstallMode::create ? NLM_F_EXCL : 0);
+    Builder b(RTM_NEWQDISC, flags, tc_header(ifindex, TC_H_CLSACT, clsact_handle));
+    b.put_string(TCA_KIND, "clsact");
+    return b.bytes();
+}
+
+Bytes delete_clsact(int ifindex) {
+    // net/sched/sch_api.c tc_get_qdisc(): with a handle, a device whose
+    // clsact went (its ingress queue keeps the noop qdisc, handle 0) answers
+    // EINVAL, and a kind is compared before the handle (noop != clsact:
+    // EINVAL). Without either, a missing qdisc is ENOENT.
+    Builder b(RTM_DELQDISC, request_flags, tc_header(ifindex, TC_H_CLSACT, 0));
+    return b.bytes();
+}
+
+Bytes new_tunnel_filter(const kernel::TunnelFilter& f, int ifindex, InstallMode mode) {
+    auto t = tc_header(ifindex, ingress_parent, f.id.handle);
+    t.tcm_info = TC_H_MAKE(uint32_t(f.id.priority) << 16, htons(filter_protocol(f)));
+    Builder b(RTM_NEWTFILTER, install_flags(mode), t);
+    b.put_string(TCA_KIND, "flower");
+    nlattr* options = b.nest(TCA_OPTIONS);
+    if (f.inner_source) {
+        b.put_value<uint16_t>(TCA_FLOWER_KEY_ETH_TYPE, htons(ETH_P_IPV6));
+        const auto& a = std::get<net::Ipv6Address>(f.inner_source->address);
+        auto mask = v6_mask(f.inner_source->length);
+        std::array<uint8_t, 16> key{};
+        for (size_t i = 0; i < 16; ++i) key[i] = a.bytes[i] & mask[i];
+        b.put(TCA_FLOWER_KEY_IPV6_SRC, key.data(), key.size());
+        b.put(TCA_FLOWER_KEY_IPV6_SRC_MASK, mask.data(), mask.size());
+    }
+    if (f.outer_source) {
+        const auto mask = v6_mask(128);
+        b.put(TCA_FLOWER_KEY_ENC_IPV6_SRC, *f.outer_source);
+        b.put(TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK, mask.data(), mask.size());
+    }
+    nlattr* actions = b.nest(TCA_FLOWER_ACT);
+    nlattr* first = b.nest(1);
+    b.put_string(TCA_ACT_KIND, "gact");
+    nlattr* gact_options = b.nest(TCA_ACT_OPTIONS);
+    tc_gact parms{};
+    parms.action = f.action == kernel::FilterAction::pass ? TC_ACT_OK : TC_ACT_SHOT;
+    b.put(TCA_GACT_PARMS, &parms, sizeof parms);
+    b.end(gact_options);
+    b.end(first);
+    b.end(actions);
+    b.end(options);
+    return b.bytes();
+}
+
+Bytes delete_tunnel_filter(const kernel::TunnelFilterId& id, int ifindex) {
+    auto t = tc_header(ifindex, ingress_parent, id.handle);
+    t.tcm_info = TC_H_MAKE(uint32_t(id.priority) << 16, 0);   // protocol 0: any
+    Builder b(RTM_DELTFILTER, request_flags, t);
+    b.put_string(TCA_KIND, "flower");   // never another classifier's filter
+    return b.bytes();
+}
+
+Bytes dump_ingress_filters(int ifindex) {
+    return Builder(RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_DUMP, tc_header(ifindex, ingress_parent, 0)).bytes();
+}
+
 Bytes dump_request(uint16_t type, uint8_t family, uint8_t neighbour_flags) {
     const uint16_t flags = NLM_F_REQUEST | NLM_F_DUMP;
     switch (type) {
@@ -390,6 +497,11 @@ Bytes dump_request(uint16_t type, uint8_t family, uint8_t neighbour_flags) {
             n.ndm_family = family;
             n.ndm_flags = neighbour_flags;
             return Builder(type, flags, n).bytes();
+        }
+        case RTM_GETQDISC: {
+            auto t = zero<tcmsg>();
+            t.tcm_family = family;
+            return Builder(type, flags, t).bytes();
         }
         default: throw std::invalid_argument("dump_request: not a dumpable rtnetlink type");
     }
@@ -516,6 +628,81 @@ std::optional<NeighbourRecord> neighbour_from(const nlmsghdr* h, const Interface
     r.protocol = u8(a[NDA_PROTOCOL]);
     r.removed = h->nlmsg_type == RTM_DELNEIGH;
     return r;
+}
+
+std::optional<std::string> clsact_from(const nlmsghdr* h, const InterfaceNames& names) {
+    if (h->nlmsg_type != RTM_NEWQDISC) return std::nullopt;
+    const auto* t = header<tcmsg>(h);
+    auto a = parse<TCA_MAX, tcmsg>(h);
+    if (!t || !a.ok || !a[TCA_KIND] || t->tcm_parent != TC_H_CLSACT) return std::nullopt;
+    if (std::string(nla_get_string(a[TCA_KIND])) != "clsact") return std::nullopt;
+    return name_of(names, t->tcm_ifindex);
+}
+
+std::optional<kernel::TunnelFilter> tunnel_filter_from(const nlmsghdr* h, const InterfaceNames& names) {
+    if (h->nlmsg_type != RTM_NEWTFILTER) return std::nullopt;
+    const auto* t = header<tcmsg>(h);
+    auto a = parse<TCA_MAX, tcmsg>(h);
+    if (!t || !a.ok || !a[TCA_KIND] || !a[TCA_OPTIONS] || t->tcm_handle == 0 || t->tcm_parent != ingress_parent)
+        return std::nullopt;
+    if (std::string(nla_get_string(a[TCA_KIND])) != "flower") return std::nullopt;
+    if (a[TCA_CHAIN] && u32(a[TCA_CHAIN]) != 0) return std::nullopt;
+    auto device = name_of(names, t->tcm_ifindex);
+    if (!device) return std::nullopt;
+    kernel::TunnelFilter f;
+    f.id = kernel::TunnelFilterId{*device, uint16_t(TC_H_MAJ(t->tcm_info) >> 16), t->tcm_handle};
+    auto o = parse_nested<TCA_FLOWER_MAX>(a[TCA_OPTIONS]);
+    if (!o.ok) return std::nullopt;
+    // Keys the model has: inner IPv6 source, outer IPv6 source (/128).
+    for (int type = 1; type <= TCA_FLOWER_MAX; ++type) {
+        if (!o[type]) continue;
+        switch (type) {
+            case TCA_FLOWER_KEY_ETH_TYPE:
+            case TCA_FLOWER_KEY_IPV6_SRC:
+            case TCA_FLOWER_KEY_IPV6_SRC_MASK:
+            case TCA_FLOWER_KEY_ENC_IPV6_SRC:
+            case TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK:
+            case TCA_FLOWER_ACT:
+            case TCA_FLOWER_FLAGS:
+            case TCA_FLOWER_IN_HW_COUNT:
+                continue;
+            default: return std::nullopt;
+        }
+    }
+    if (o[TCA_FLOWER_KEY_IPV6_SRC]) {
+        if (!o[TCA_FLOWER_KEY_ETH_TYPE] || nla_get_u16(o[TCA_FLOWER_KEY_ETH_TYPE]) != htons(ETH_P_IPV6))
+            return std::nullopt;
+        auto length = v6_length(o[TCA_FLOWER_KEY_IPV6_SRC_MASK]);
+        auto src = ip_from(o[TCA_FLOWER_KEY_IPV6_SRC]);
+        if (!length || !src) return std::nullopt;
+        f.inner_source = kernel::Prefix{*src, *length};
+    } else if (o[TCA_FLOWER_KEY_ETH_TYPE]) {
+        return std::nullopt;
+    }
+    if (o[TCA_FLOWER_KEY_ENC_IPV6_SRC]) {
+        auto length = v6_length(o[TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK]);
+        if (!length || *length != 128) return std::nullopt;
+        f.outer_source = ip_from(o[TCA_FLOWER_KEY_ENC_IPV6_SRC]);
+    }
+    // Exactly one action, gact pass or drop.
+    if (!o[TCA_FLOWER_ACT]) return std::nullopt;
+    auto acts = parse_nested<TCA_ACT_MAX_PRIO>(o[TCA_FLOWER_ACT]);
+    if (!acts.ok || !acts[1]) return std::nullopt;
+    for (int i = 2; i <= TCA_ACT_MAX_PRIO; ++i)
+        if (acts[i]) return std::nullopt;
+    auto act = parse_nested<TCA_ACT_MAX>(acts[1]);
+    if (!act.ok || !act[TCA_ACT_KIND] || std::string(nla_get_string(act[TCA_ACT_KIND])) != "gact" ||
+        !act[TCA_ACT_OPTIONS])
+        return std::nullopt;
+    auto g = parse_nested<TCA_GACT_MAX>(act[TCA_ACT_OPTIONS]);
+    if (!g.ok || !g[TCA_GACT_PARMS] || nla_len(g[TCA_GACT_PARMS]) < int(sizeof(tc_gact)) || g[TCA_GACT_PROB])
+        return std::nullopt;
+    tc_gact parms;
+    std::memcpy(&parms, nla_data(g[TCA_GACT_PARMS]), sizeof parms);
+    if (parms.action == TC_ACT_OK) f.action = kernel::FilterAction::pass;
+    else if (parms.action == TC_ACT_SHOT) f.action = kernel::FilterAction::drop;
+    else return std::nullopt;
+    return f;
 }
 
 std::optional<Ack> ack_from(const nlmsghdr* h) {

@@ -71,9 +71,29 @@ Bytes new_proxy_neighbour(const kernel::ProxyNeighbour& n, int ifindex, kernel::
 Bytes delete_proxy_neighbour(const kernel::ProxyNeighbourId& id, int ifindex);
 Bytes get_proxy_neighbour(const kernel::ProxyNeighbourId& id, int ifindex);
 
+// ---- traffic control: the clsact qdisc and flower filters on its ingress ----
+// A tunnel filter is a flower classifier at its priority (protocol ipv6
+// with an inner source key, all without) holding one gact action; keys as
+// in kernel::TunnelFilter. Messages by ifindex (tcmsg carries no name).
+
+// RTM_NEWQDISC clsact (parent TC_H_CLSACT, handle ffff:). create:
+// NLM_F_CREATE | NLM_F_EXCL; replace: NLM_F_CREATE (the existing clsact is
+// kept: a change without options).
+Bytes new_clsact(int ifindex, kernel::InstallMode mode);
+// RTM_DELQDISC of the device's ingress/clsact qdisc (handle 0, no kind:
+// see the source for why).
+Bytes delete_clsact(int ifindex);
+// RTM_NEWTFILTER flower. create: NLM_F_CREATE | NLM_F_EXCL; replace:
+// NLM_F_CREATE | NLM_F_REPLACE (changes the filter of that handle in place).
+Bytes new_tunnel_filter(const kernel::TunnelFilter& f, int ifindex, kernel::InstallMode mode);
+// RTM_DELTFILTER by priority and handle, kind flower (any protocol).
+Bytes delete_tunnel_filter(const kernel::TunnelFilterId& id, int ifindex);
+// NLM_F_DUMP of RTM_GETTFILTER on the device's ingress.
+Bytes dump_ingress_filters(int ifindex);
+
 // NLM_F_DUMP of RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETRULE
 // (every family with AF_UNSPEC), or RTM_GETNEIGH (ndm_flags NTF_PROXY
-// dumps the proxy entries).
+// dumps the proxy entries), RTM_GETQDISC (every device).
 Bytes dump_request(uint16_t type, uint8_t family, uint8_t neighbour_flags = 0);
 
 // ---- kernel -> contract ----
@@ -115,6 +135,14 @@ struct NeighbourRecord {
     bool removed = false;
 };
 std::optional<NeighbourRecord> neighbour_from(const nlmsghdr* h, const InterfaceNames& names);
+
+// A clsact qdisc (RTM_NEWQDISC kind clsact on the ingress parent): its device.
+std::optional<std::string> clsact_from(const nlmsghdr* h, const InterfaceNames& names);
+
+// A flower filter of the ingress of a device as a TunnelFilter: nullopt for
+// anything else (other classifiers, the per-priority messages without a
+// handle, keys or actions the model has no field for).
+std::optional<kernel::TunnelFilter> tunnel_filter_from(const nlmsghdr* h, const InterfaceNames& names);
 
 // NLMSG_ERROR: -errno (0 = ack) and the extended-ack text, if any.
 struct Ack {

@@ -1,6 +1,7 @@
 #include "mobility/core/dataplane/desired_state.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "mobility/kernel/marks.hpp"
 
@@ -145,6 +146,57 @@ void add_home_agent_signalling(KernelObjects& k, const Ipv6Address& ha) {
     add_policy(k, block);
 }
 
+// RFC 6275 sec. 10.4.5: the handle a filter would like, stable for as long
+// as the binding lives (its inner source and binding id; a handover changes
+// only the outer source, so the filter is replaced in place). FNV-1a, fixed
+// here: the handles are part of what a restarted daemon finds in the kernel.
+uint32_t preferred_filter_handle(const Prefix& inner, uint16_t binding_id) {
+    uint32_t h = 2166136261u;
+    auto mix = [&](uint8_t b) { h = (h ^ b) * 16777619u; };
+    for (uint8_t b : std::get<Ipv6Address>(inner.address).bytes) mix(b);
+    mix(inner.length);
+    mix(uint8_t(binding_id >> 8));
+    mix(uint8_t(binding_id));
+    return h == 0 ? 1 : h;
+}
+
+// One pass filter per binding of the entry (home address, that binding's
+// care-of address) and one per mobile network prefix with the care-of
+// address of the binding that owns the routes (RFC 3963 sec. 6). Their
+// handles are the preferred ones; desired_state() settles collisions.
+void add_reverse_tunnel_filters(KernelObjects& k, const Ipv6Address& hoa, const binding::BindingCacheEntry& e,
+                                const std::string& device) {
+    auto add = [&](const Prefix& inner, uint16_t binding_id, const Ipv6Address& coa) {
+        TunnelFilter f;
+        f.id = TunnelFilterId{device, marks::filter_priority_min, preferred_filter_handle(inner, binding_id)};
+        f.inner_source = inner;
+        f.outer_source = IpAddress{coa};
+        f.action = FilterAction::pass;
+        // Two bindings (RFC 5648) at one care-of address: one filter (the
+        // kernel refuses equal keys in one priority).
+        for (const auto& [id, other] : k.tunnel_filters)
+            if (other.inner_source == f.inner_source && other.outer_source == f.outer_source) return;
+        while (k.tunnel_filters.contains(f.id)) f.id.handle = f.id.handle == 0xffffffffu ? 1 : f.id.handle + 1;
+        k.tunnel_filters.emplace(f.id, f);
+    };
+    for (const auto& b : e.bindings) add(host(hoa), b.binding_id, b.care_of_address);
+    for (const auto& p : e.mobile_network_prefixes) add(p.normalized(), 0, e.bindings.front().care_of_address);
+}
+
+// Two filters that would like the same handle: in order of (handle, inner
+// source, outer source), each later one takes the next free handle. A pure
+// function of the set, so a restart finds the same handles; a filter moves
+// only when a colliding one comes or goes (rare: 32-bit hashes).
+std::map<TunnelFilterId, TunnelFilter> settle_filter_handles(const std::map<TunnelFilterId, TunnelFilter>& wanted,
+                                                             const std::vector<TunnelFilter>& extra) {
+    std::map<TunnelFilterId, TunnelFilter> out = wanted;
+    for (TunnelFilter f : extra) {
+        while (out.contains(f.id)) f.id.handle = f.id.handle == 0xffffffffu ? 1 : f.id.handle + 1;
+        out.emplace(f.id, f);
+    }
+    return out;
+}
+
 }  // namespace
 
 Policy to_policy(const conf::SpdEntry& e, const Ipv6Address& coa) {
@@ -186,6 +238,7 @@ KernelObjects desired_state_of(const binding::BindingCache& cache, const Ipv6Add
     };
     add_route(k, encap_route(host(hoa)));   // RFC 6275 sec. 10.4.1
     for (const auto& p : e->mobile_network_prefixes) add_route(k, encap_route(p));   // RFC 3963 sec. 6
+    if (plane.reverse_tunnel_check) add_reverse_tunnel_filters(k, hoa, *e, plane.tunnel_device);
     if (!plane.home_link_interface.empty()) {
         ProxyNeighbour n;
         n.id = ProxyNeighbourId{plane.home_link_interface, hoa};
@@ -205,12 +258,33 @@ KernelObjects desired_state(const binding::BindingCache& cache, const HomeAgentD
     t.name = plane.tunnel_device;
     t.kind = TunnelKind::ip6ip6_external;
     k.tunnels.emplace(t.name, t);
+    // RFC 6275 sec. 10.4.5: what comes out of the tunnel passes only through
+    // a binding's filter; everything else meets the catch-all drop.
+    if (plane.reverse_tunnel_check) {
+        k.qdiscs.emplace(t.name, ClsactQdisc{t.name});
+        TunnelFilter drop;
+        drop.id = TunnelFilterId{t.name, marks::filter_priority_max, 1};
+        drop.action = FilterAction::drop;
+        k.tunnel_filters.emplace(drop.id, drop);
+    }
     for (const auto& ha : plane.home_agent_addresses) add_home_agent_signalling(k, ha);
     // Every configured node: its SAs and the policies that need no binding.
     for (const auto& [hoa, spd] : plane.spd) add_main_policies(k, spd, Ipv6Address{}, false);
     for (const auto& [hoa, sas] : plane.static_sas)
         for (const auto& sa : sas) k.sas.insert_or_assign(sa.id, sa);
-    for (const auto& [hoa, entry] : cache.entries()) k.merge(desired_state_of(cache, hoa, plane));
+    // The entries' pass filters, their handle collisions settled across
+    // all entries (a handle is unique per priority of the device).
+    std::vector<TunnelFilter> pass;
+    for (const auto& [hoa, entry] : cache.entries()) {
+        KernelObjects one = desired_state_of(cache, hoa, plane);
+        for (auto& [id, f] : one.tunnel_filters) pass.push_back(f);
+        one.tunnel_filters.clear();
+        k.merge(one);
+    }
+    std::sort(pass.begin(), pass.end(), [](const TunnelFilter& a, const TunnelFilter& b) {
+        return std::tie(a.id, a.inner_source, a.outer_source) < std::tie(b.id, b.inner_source, b.outer_source);
+    });
+    k.tunnel_filters = settle_filter_handles(k.tunnel_filters, pass);
     return k;
 }
 

@@ -27,7 +27,14 @@
 //   them (the first one under MCoA); a proxy neighbour entry on the home
 //   link; route2 and hao states with the care-of address and the sub
 //   policy adding the type 2 routing header to the BA; the tunnel-mode SPD
-//   entries with the care-of address (inbound also as fwd).
+//   entries with the care-of address (inbound also as fwd); the
+//   reverse-tunnel check (RFC 6275 sec. 10.4.5, RFC 3963 sec. 6): per
+//   binding a filter on the tunnel's ingress passing packets from the home
+//   address whose outer source is that binding's care-of address, and one
+//   per mobile network prefix with the owning binding's care-of address.
+// Home agent, always: the tunnel device with a clsact qdisc and, at the
+//   lowest filter priority, a filter dropping everything else that comes
+//   out of it (unregistered inner sources, wrong outer sources).
 // Mobile node / router, always: static SAs and the main policies of the
 //   SPD entries that need no care-of address (BU/BA, RFC 6275 sec. 5.1).
 // Mobile node / router, while registering or registered from a care-of
@@ -60,6 +67,9 @@ struct HomeAgentDataPlane {
     std::vector<net::Ipv6Address> home_agent_addresses;
     std::string tunnel_device = "nk-ha0";
     uint32_t route_table = 254;
+    // The reverse-tunnel check's qdisc and filters (kernel feature
+    // tunnel-filter); without, the tunnel forwards what any source sends.
+    bool reverse_tunnel_check = true;
     // Per home address: the node's SPD entries (conf::derive_plan) and, under
     // static keying, its complete SAs (keys read by the daemon).
     std::map<net::Ipv6Address, std::vector<conf::SpdEntry>> spd;

@@ -98,6 +98,11 @@ void record_success(KernelObjects& k, const Operation& op) {
             else if constexpr (std::is_same_v<T, InstallProxyNeighbour>)
                 k.proxy_neighbours.insert_or_assign(o.neighbour.id, o.neighbour);
             else if constexpr (std::is_same_v<T, RemoveProxyNeighbour>) k.proxy_neighbours.erase(o.id);
+            else if constexpr (std::is_same_v<T, InstallQdisc>) k.qdiscs.insert_or_assign(o.qdisc.device, o.qdisc);
+            else if constexpr (std::is_same_v<T, RemoveQdisc>) kernel::remove_qdisc(k, o.device);
+            else if constexpr (std::is_same_v<T, InstallTunnelFilter>)
+                k.tunnel_filters.insert_or_assign(o.filter.id, o.filter);
+            else if constexpr (std::is_same_v<T, RemoveTunnelFilter>) k.tunnel_filters.erase(o.id);
         },
         op);
 }

@@ -210,6 +210,8 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
         std::erase_if(objects_.rules, [](const auto& kv) { return marks::owned(kv.second); });
         std::erase_if(objects_.routes, [](const auto& kv) { return marks::owned(kv.second); });
         std::erase_if(objects_.proxy_neighbours, [](const auto& kv) { return marks::owned(kv.second); });
+        std::erase_if(objects_.tunnel_filters, [](const auto& kv) { return marks::owned(kv.second); });
+        for (const auto& [device, q] : owned.qdiscs) kernel::remove_qdisc(objects_, device);
         return 0;
     }
     if (const auto* o = std::get_if<InstallAddress>(&op)) {
@@ -285,6 +287,42 @@ int FakeKernel::apply(const Operation& op, OperationResult& result) {
     }
     if (const auto* o = std::get_if<RemoveProxyNeighbour>(&op))
         return remove(objects_.proxy_neighbours, o->id, o->if_present, ENOENT);
+    if (const auto* o = std::get_if<InstallQdisc>(&op)) {
+        if (!(features_ & feature_tunnel_filter)) return EOPNOTSUPP;
+        if (!device_exists(o->qdisc.device)) return ENODEV;
+        // net/sched/sch_api.c tc_modify_qdisc(): NLM_F_EXCL on the existing
+        // clsact is EEXIST; without, a change with no options is a no-op.
+        return install(objects_.qdiscs, o->qdisc.device, o->qdisc, o->mode);
+    }
+    if (const auto* o = std::get_if<RemoveQdisc>(&op)) {
+        if (!device_exists(o->device)) return o->if_present ? 0 : ENODEV;
+        if (!objects_.qdiscs.contains(o->device)) return o->if_present ? 0 : ENOENT;
+        kernel::remove_qdisc(objects_, o->device);
+        return 0;
+    }
+    if (const auto* o = std::get_if<InstallTunnelFilter>(&op)) {
+        const TunnelFilter& f = o->filter;
+        if (!(features_ & feature_tunnel_filter)) return EOPNOTSUPP;
+        if ((f.inner_source && !net::is_v6(f.inner_source->address)) || (f.outer_source && !net::is_v6(*f.outer_source)))
+            return EAFNOSUPPORT;
+        if (f.id.handle == 0 || f.id.priority == 0) return EINVAL;
+        if (!device_exists(f.id.device)) return ENODEV;
+        // net/sched/cls_api.c tc_new_tfilter(): no clsact, no ingress block.
+        if (!objects_.qdiscs.contains(f.id.device)) return EINVAL;
+        for (const auto& [id, other] : objects_.tunnel_filters) {
+            if (id.device != f.id.device || id.priority != f.id.priority || id == f.id) continue;
+            // tcf_chain_tp_find(): one protocol per priority.
+            if (other.inner_source.has_value() != f.inner_source.has_value()) return EINVAL;
+            // cls_flower.c fl_ht_insert_unique(): keys are unique per priority.
+            if (other.inner_source == f.inner_source && other.outer_source == f.outer_source) return EEXIST;
+        }
+        return install(objects_.tunnel_filters, f.id, f, o->mode);
+    }
+    if (const auto* o = std::get_if<RemoveTunnelFilter>(&op)) {
+        if (!device_exists(o->id.device)) return o->if_present ? 0 : ENODEV;
+        if (!objects_.qdiscs.contains(o->id.device)) return o->if_present ? 0 : EINVAL;
+        return remove(objects_.tunnel_filters, o->id, o->if_present, ENOENT);
+    }
     return EOPNOTSUPP;
 }
 

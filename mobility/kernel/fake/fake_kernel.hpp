@@ -4,7 +4,8 @@
 // addresses, routes and proxy entries with it, an ESP SA found by
 // destination and SPI whatever its source, an allocated SPI held by a
 // larval state, an IPv6 address found whatever its length, one external
-// tunnel per namespace, ...) and announces MIGRATEs, tunnel links and addresses
+// tunnel per namespace, a filter only under its device's clsact qdisc, a
+// removed qdisc taking its filters, ...) and announces MIGRATEs, tunnel links and addresses
 // as the kernel does. Time plays no part (larval states never expire). It earns its place only
 // by passing the same contract cases as the netlink backend on the real
 // kernel (tests/unit/mobility/kernel/contract_cases.hpp).
@@ -27,7 +28,8 @@ class FakeKernel final : public Kernel {
 public:
     static constexpr Features all_features =
         feature_esp | feature_mip6 | feature_migrate | feature_pfkey | feature_ip6_tunnel |
-        feature_lwtunnel_encap | feature_address_protocol | feature_neighbour_protocol;
+        feature_lwtunnel_encap | feature_address_protocol | feature_neighbour_protocol |
+        feature_tunnel_filter;
 
     explicit FakeKernel(std::vector<std::string> links = {"lo"}, Features features = all_features);
 

@@ -93,7 +93,11 @@ mobctl_at() { local name=$1; shift; "$NK_BUILD/mobility/mobctl/mobctl" --socket 
 kernel_state() {
   local ns=$1
   { ip -n "$ns" -o link show | sed 's/^[0-9]*: //; s/ link\/.*//' ; ip -n "$ns" -o addr show ; ip -n "$ns" -o xfrm state ;
-    ip -n "$ns" -o xfrm policy ; ip -n "$ns" -6 route show table all ; ip -n "$ns" -6 rule ; ip -n "$ns" -6 neigh show proxy ; } 2>&1 |
+    ip -n "$ns" -o xfrm policy ; ip -n "$ns" -6 route show table all ; ip -n "$ns" -6 rule ; ip -n "$ns" -6 neigh show proxy ;
+    tc -n "$ns" qdisc show | sed 's/^/tc /' ;
+    for dev in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
+      tc -n "$ns" filter show dev "$dev" ingress | sed "s/^/tc $dev ingress /"
+    done ; } 2>&1 |
     grep -v 'valid_lft\|expires\|cache\|fe80::' | sort
 }
 

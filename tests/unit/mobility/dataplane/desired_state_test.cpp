@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mobility/kernel/marks.hpp"
+#include "mobility/kernel/reconcile.hpp"
 #include "tests/unit/mobility/binding/test_support.hpp"
 #include "tests/unit/mobility/dataplane/node_spd.hpp"
 
@@ -53,10 +54,15 @@ TEST(DesiredState, HomeAgentBindingIsARouteAProxyEntryAndPolicies) {
     HomeAgentDataPlane plane;
     plane.home_link_interface = "home0";
     plane.spd[hoa] = {payload_out_to_coa(hoa, ha)};
-    // No binding: only the shared tunnel device.
+    // No binding: only the shared tunnel device, its clsact qdisc and the
+    // catch-all drop (RFC 6275 sec. 10.4.5: nothing comes out of the tunnel).
     auto k = desired_state(bc, plane);
-    EXPECT_EQ(k.size(), 1u);
+    EXPECT_EQ(k.size(), 3u);
     EXPECT_EQ(k.tunnels.at("nk-ha0").kind, TunnelKind::ip6ip6_external);
+    EXPECT_TRUE(k.qdiscs.contains("nk-ha0"));
+    ASSERT_EQ(k.tunnel_filters.size(), 1u);
+    EXPECT_EQ(k.tunnel_filters.begin()->second.action, FilterAction::drop);
+    EXPECT_FALSE(k.tunnel_filters.begin()->second.inner_source);
 
     settle(bc, bc.handle(bu(1, coa), binding::TimePoint{}), binding::TimePoint{});
     k = desired_state(bc, plane);
@@ -73,6 +79,53 @@ TEST(DesiredState, HomeAgentBindingIsARouteAProxyEntryAndPolicies) {
     EXPECT_TRUE(marks::owned(p));
     EXPECT_EQ(p.templates.at(0).destination, IpAddress{coa}) << "care-of address filled in";
     EXPECT_EQ(marks::owned_only(k), k) << "every desired object carries our mark";
+}
+
+// RFC 6275 sec. 10.4.5, RFC 3963 sec. 6: what comes out of the tunnel
+// passes when its inner source is the home address (or in a registered
+// prefix) and its outer source is the binding's care-of address.
+TEST(DesiredState, HomeAgentReverseTunnelCheckFollowsTheBinding) {
+    binding::testing::AllowAllAuthorizer auth{{prefix("2001:db8:300::/56")}};
+    binding::BindingCacheConfig c;
+    c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
+    c.duplicate_address_detection = false;
+    binding::BindingCache bc(c, auth);
+    const auto hoa = addr("2001:db8:1::100");
+    const auto coa = addr("2001:db8:a::10");
+    HomeAgentDataPlane plane;
+    auto r = bu(1, coa);
+    r.message.mobile_router = true;
+    r.message.options.push_back(mh::MobileNetworkPrefix{56, addr("2001:db8:300::")});
+    settle(bc, bc.handle(r, binding::TimePoint{}), binding::TimePoint{});
+    auto k = desired_state(bc, plane);
+    ASSERT_EQ(k.tunnel_filters.size(), 3u) << to_string(k);
+    std::map<Prefix, TunnelFilter> pass;
+    for (const auto& [id, f] : k.tunnel_filters) {
+        EXPECT_EQ(id.device, "nk-ha0");
+        EXPECT_TRUE(marks::owned(f));
+        if (f.action == FilterAction::drop) {
+            EXPECT_EQ(id.priority, marks::filter_priority_max) << "the catch-all comes last";
+            continue;
+        }
+        EXPECT_EQ(id.priority, marks::filter_priority_min);
+        EXPECT_EQ(f.outer_source, IpAddress{coa});
+        pass.emplace(*f.inner_source, f);
+    }
+    ASSERT_TRUE(pass.contains(prefix("2001:db8:1::100/128")));
+    ASSERT_TRUE(pass.contains(prefix("2001:db8:300::/56")));
+    const auto before = pass.at(prefix("2001:db8:1::100/128")).id;
+
+    // A handover: the same filters (same handles), the new care-of address.
+    const auto coa2 = addr("2001:db8:b::10");
+    auto moved = bu(2, coa2);
+    moved.message.mobile_router = true;
+    moved.message.options.push_back(mh::MobileNetworkPrefix{56, addr("2001:db8:300::")});
+    settle(bc, bc.handle(moved, binding::TimePoint{}), binding::TimePoint{});
+    const auto k2 = desired_state(bc, plane);
+    ASSERT_TRUE(k2.tunnel_filters.contains(before));
+    EXPECT_EQ(k2.tunnel_filters.at(before).outer_source, IpAddress{coa2});
+    EXPECT_EQ(reconcile(k2, k).size(), 4u) << "two routes and two filters moved, nothing else";
+    (void)hoa;
 }
 
 TEST(DesiredState, MobileNodeAwayHasTunnelHomeAddressRuleAndRoute) {

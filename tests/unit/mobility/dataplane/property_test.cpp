@@ -6,6 +6,9 @@
 // is left, and another owner's objects are never touched.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <utility>
+
 #include <cerrno>
 #include <deque>
 #include <random>
@@ -26,6 +29,36 @@ using namespace kernel;
 
 // Our objects as the fake kernel holds them.
 KernelObjects installed(const FakeKernel& k) { return marks::owned_only(k.objects()); }
+
+// RFC 6275 sec. 10.4.5 in what the kernel holds, checked from the binding
+// cache itself (not from desired_state): the clsact qdisc and catch-all
+// drop on the tunnel, and exactly one pass filter per distinct (inner
+// source, care-of address) of the bindings and prefixes, nothing else.
+void expect_reverse_tunnel_check(const KernelObjects& k, const binding::BindingCache& bc) {
+    EXPECT_TRUE(k.qdiscs.contains("nk-ha0"));
+    std::set<std::pair<net::Prefix, net::Ipv6Address>> want, have;
+    for (const auto& [hoa, e] : bc.entries()) {
+        for (const auto& b : e.bindings) want.emplace(net::Prefix{net::IpAddress{hoa}, 128}, b.care_of_address);
+        for (const auto& p : e.mobile_network_prefixes)
+            want.emplace(p.normalized(), e.bindings.front().care_of_address);
+    }
+    size_t drops = 0;
+    for (const auto& [id, f] : k.tunnel_filters) {
+        EXPECT_EQ(id.device, "nk-ha0");
+        if (f.action == FilterAction::drop) {
+            ++drops;
+            EXPECT_FALSE(f.inner_source || f.outer_source) << to_string(f);
+            EXPECT_EQ(id.priority, marks::filter_priority_max);
+            continue;
+        }
+        ASSERT_TRUE(f.inner_source && f.outer_source) << to_string(f);
+        EXPECT_LT(id.priority, marks::filter_priority_max) << "a pass filter after the catch-all";
+        EXPECT_TRUE(have.emplace(*f.inner_source, std::get<net::Ipv6Address>(*f.outer_source)).second)
+            << "two filters with the same keys: " << to_string(f);
+    }
+    EXPECT_EQ(drops, 1u);
+    EXPECT_EQ(have, want);
+}
 using dataplane::testing::node_spd;
 using binding::testing::addr;
 using binding::testing::prefix;
@@ -174,10 +207,11 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
     binding::TimePoint now{};
     uint16_t seq[3] = {0, 0, 0};
     *loop.injecting = false;
-    // The tunnel device, the signalling objects of the home agent address
-    // (wildcard hao state, two sub policies, the block policy) and each
-    // node's BU and BA policies.
-    ASSERT_EQ(loop.start(), 1u + 4u + 3u * 2u);
+    // The tunnel device with its clsact qdisc and catch-all drop filter
+    // (RFC 6275 sec. 10.4.5), the signalling objects of the home agent
+    // address (wildcard hao state, two sub policies, the block policy) and
+    // each node's BU and BA policies.
+    ASSERT_EQ(loop.start(), 3u + 4u + 3u * 2u);
     *loop.injecting = true;
 
     for (int step = 0; step < 300; ++step) {
@@ -223,6 +257,7 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
         SCOPED_TRACE(::testing::Message() << "seed " << GetParam() << " step " << step);
         if (!loop.dirty) {
             ASSERT_EQ(installed(kernel), desired_state(bc, plane));
+            expect_reverse_tunnel_check(installed(kernel), bc);
         }
     }
     loop.restart_and_shut_down(foreign_route().id);

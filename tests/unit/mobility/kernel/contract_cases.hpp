@@ -178,6 +178,28 @@ protected:
         r.protocol = marks::protocol;
         return r;
     }
+    static Tunnel external_tunnel(const char* name) {
+        Tunnel t;
+        t.name = name;
+        t.kind = TunnelKind::ip6ip6_external;
+        return t;
+    }
+    // RFC 6275 sec. 10.4.5 on the home agent's tunnel: pass from `inner`
+    // with the outer source `outer`, or (no inner) drop everything.
+    static TunnelFilter pass_filter(const std::string& dev, uint32_t handle, const char* inner, const char* outer) {
+        TunnelFilter f;
+        f.id = TunnelFilterId{dev, marks::filter_priority_min, handle};
+        f.inner_source = p6(inner);
+        f.outer_source = IpAddress{a6(outer)};
+        f.action = FilterAction::pass;
+        return f;
+    }
+    static TunnelFilter catch_all(const std::string& dev) {
+        TunnelFilter f;
+        f.id = TunnelFilterId{dev, marks::filter_priority_max, 1};
+        f.action = FilterAction::drop;
+        return f;
+    }
     static Tunnel tunnel(const char* name, const char* local, const char* remote) {
         Tunnel t;
         t.name = name;
@@ -537,8 +559,152 @@ TEST_F(KernelContract, DumpAndFlushIgnoreOtherOwnersAddressesRulesAndProxyEntrie
 
 TEST_F(KernelContract, TheKernelHasEveryFeatureTheCasesUse) {
     const Features used = feature_esp | feature_mip6 | feature_migrate | feature_ip6_tunnel |
-                          feature_lwtunnel_encap | feature_address_protocol | feature_neighbour_protocol;
+                          feature_lwtunnel_encap | feature_address_protocol | feature_neighbour_protocol |
+                          feature_tunnel_filter;
     EXPECT_EQ(kernel().features() & used, used) << features_to_string(kernel().features());
+}
+
+// ---- the reverse-tunnel check: clsact and flower filters on a tunnel ----
+
+TEST_F(KernelContract, TunnelFiltersOnAnExternalTunnelDumpBackEqual) {
+    const Tunnel t = external_tunnel("nkc-x3");
+    ASSERT_TRUE(run1(InstallTunnel{t, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallQdisc{ClsactQdisc{t.name}, InstallMode::create}).ok());
+    const TunnelFilter home = pass_filter(t.name, 0x1234, "2001:db8:1::100/128", "2001:db8:a::10");
+    const TunnelFilter prefix = pass_filter(t.name, 0x1235, "2001:db8:5::/64", "2001:db8:a::10");
+    const TunnelFilter drop = catch_all(t.name);
+    for (const auto& f : {home, prefix, drop}) {
+        const auto r = run1(InstallTunnelFilter{f, InstallMode::create});
+        ASSERT_TRUE(r.ok()) << to_string(f) << ": " << r.detail;
+    }
+    KernelObjects want;
+    want.tunnels.emplace(t.name, t);
+    want.qdiscs.emplace(t.name, ClsactQdisc{t.name});
+    for (const auto& f : {home, prefix, drop}) want.tunnel_filters.emplace(f.id, f);
+    EXPECT_EQ(dump(), want);
+    ASSERT_TRUE(run1(RemoveTunnelFilter{prefix.id, false}).ok());
+    EXPECT_EQ(run1(RemoveTunnelFilter{prefix.id, false}).status, OperationStatus::not_found);
+    EXPECT_TRUE(run1(RemoveTunnelFilter{prefix.id, true}).ok());
+    // A priority that holds no filter: not found either.
+    TunnelFilterId elsewhere = home.id;
+    elsewhere.priority = marks::filter_priority_min + 1;
+    EXPECT_EQ(run1(RemoveTunnelFilter{elsewhere, false}).status, OperationStatus::not_found);
+    EXPECT_EQ(dump().tunnel_filters.size(), 2u);
+}
+
+TEST_F(KernelContract, TunnelFilterIdentityIsDevicePriorityAndHandleAndKeysAreUniquePerPriority) {
+    const Tunnel t = external_tunnel("nkc-x4");
+    ASSERT_TRUE(run1(InstallTunnel{t, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallQdisc{ClsactQdisc{t.name}, InstallMode::create}).ok());
+    const TunnelFilter f = pass_filter(t.name, 7, "2001:db8:1::100/128", "2001:db8:a::10");
+    ASSERT_TRUE(run1(InstallTunnelFilter{f, InstallMode::create}).ok());
+    TunnelFilter other_keys = pass_filter(t.name, 7, "2001:db8:1::101/128", "2001:db8:a::10");
+    EXPECT_EQ(run1(InstallTunnelFilter{other_keys, InstallMode::create}).status, OperationStatus::exists);
+    TunnelFilter same_keys = f;
+    same_keys.id.handle = 8;
+    EXPECT_EQ(run1(InstallTunnelFilter{same_keys, InstallMode::create}).status, OperationStatus::exists);
+    EXPECT_EQ(run1(InstallTunnelFilter{same_keys, InstallMode::replace}).status, OperationStatus::exists);
+    // One protocol per priority: a filter without an inner source (protocol
+    // all) cannot join the ipv6 ones.
+    TunnelFilter keyless = catch_all(t.name);
+    keyless.id.priority = f.id.priority;
+    keyless.id.handle = 9;
+    EXPECT_EQ(run1(InstallTunnelFilter{keyless, InstallMode::create}).status, OperationStatus::invalid);
+    // Handle 0 would let the kernel choose: refused.
+    TunnelFilter no_handle = other_keys;
+    no_handle.id.handle = 0;
+    EXPECT_EQ(run1(InstallTunnelFilter{no_handle, InstallMode::create}).status, OperationStatus::invalid);
+    const auto d = dump();
+    ASSERT_EQ(d.tunnel_filters.size(), 1u);
+    EXPECT_EQ(d.tunnel_filters.begin()->second, f);
+}
+
+TEST_F(KernelContract, TunnelFilterReplaceMovesItsOuterSourceInPlace) {
+    const Tunnel t = external_tunnel("nkc-x5");
+    ASSERT_TRUE(run1(InstallTunnel{t, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallQdisc{ClsactQdisc{t.name}, InstallMode::replace}).ok());
+    const TunnelFilter before = pass_filter(t.name, 0x4e4b, "2001:db8:1::100/128", "2001:db8:a::10");
+    ASSERT_TRUE(run1(InstallTunnelFilter{before, InstallMode::replace}).ok());
+    // A handover: the binding's care-of address changes.
+    const TunnelFilter after = pass_filter(t.name, 0x4e4b, "2001:db8:1::100/128", "2001:db8:b::10");
+    const auto r = run1(InstallTunnelFilter{after, InstallMode::replace});
+    ASSERT_TRUE(r.ok()) << r.detail;
+    auto d = dump();
+    ASSERT_EQ(d.tunnel_filters.size(), 1u);
+    EXPECT_EQ(d.tunnel_filters.begin()->second, after);
+    // The action changes in place too.
+    TunnelFilter dropping = after;
+    dropping.action = FilterAction::drop;
+    ASSERT_TRUE(run1(InstallTunnelFilter{dropping, InstallMode::replace}).ok());
+    d = dump();
+    ASSERT_EQ(d.tunnel_filters.size(), 1u);
+    EXPECT_EQ(d.tunnel_filters.begin()->second, dropping);
+}
+
+TEST_F(KernelContract, ClsactInstalledTwiceWithCreateIsExistsAndItsRemovalTakesItsFilters) {
+    const Tunnel t = external_tunnel("nkc-x6");
+    ASSERT_TRUE(run1(InstallTunnel{t, InstallMode::create}).ok());
+    const ClsactQdisc q{t.name};
+    EXPECT_EQ(run1(RemoveQdisc{t.name, false}).status, OperationStatus::not_found);
+    // No clsact, no ingress to hang a filter on.
+    EXPECT_EQ(run1(InstallTunnelFilter{catch_all(t.name), InstallMode::create}).status, OperationStatus::invalid);
+    ASSERT_TRUE(run1(InstallQdisc{q, InstallMode::create}).ok());
+    EXPECT_EQ(run1(InstallQdisc{q, InstallMode::create}).status, OperationStatus::exists);
+    EXPECT_TRUE(run1(InstallQdisc{q, InstallMode::replace}).ok());
+    ASSERT_TRUE(run1(InstallTunnelFilter{catch_all(t.name), InstallMode::create}).ok());
+    ASSERT_TRUE(run1(RemoveQdisc{t.name, false}).ok());
+    auto d = dump();
+    EXPECT_TRUE(d.qdiscs.empty());
+    EXPECT_TRUE(d.tunnel_filters.empty()) << to_string(d);
+    // Gone with its qdisc: if_present says so; without, the kernel refuses.
+    EXPECT_TRUE(run1(RemoveTunnelFilter{catch_all(t.name).id, true}).ok());
+    EXPECT_EQ(run1(RemoveTunnelFilter{catch_all(t.name).id, false}).status, OperationStatus::invalid);
+    EXPECT_EQ(run1(RemoveQdisc{t.name, false}).status, OperationStatus::not_found);
+    EXPECT_TRUE(run1(RemoveQdisc{t.name, true}).ok());
+    // A device that had one and lost it takes a new one.
+    ASSERT_TRUE(run1(InstallQdisc{q, InstallMode::create}).ok());
+    EXPECT_EQ(dump().qdiscs.size(), 1u);
+}
+
+TEST_F(KernelContract, RemovingATunnelTakesItsQdiscAndFilters) {
+    const Tunnel t = external_tunnel("nkc-x7");
+    ASSERT_TRUE(run1(InstallTunnel{t, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallQdisc{ClsactQdisc{t.name}, InstallMode::create}).ok());
+    ASSERT_TRUE(run1(InstallTunnelFilter{pass_filter(t.name, 3, "2001:db8:1::100/128", "2001:db8:a::10"),
+                                         InstallMode::create})
+                    .ok());
+    ASSERT_TRUE(run1(InstallTunnelFilter{catch_all(t.name), InstallMode::create}).ok());
+    ASSERT_TRUE(run1(RemoveTunnel{t.name, false}).ok());
+    EXPECT_TRUE(dump().empty()) << to_string(dump());
+    EXPECT_TRUE(run1(RemoveTunnelFilter{catch_all(t.name).id, true}).ok());
+    EXPECT_TRUE(run1(RemoveQdisc{t.name, true}).ok());
+    EXPECT_EQ(run1(RemoveQdisc{t.name, false}).status, OperationStatus::not_found);
+    EXPECT_EQ(run1(InstallQdisc{ClsactQdisc{t.name}, InstallMode::create}).status, OperationStatus::not_found);
+    EXPECT_EQ(run1(InstallTunnelFilter{catch_all(t.name), InstallMode::create}).status, OperationStatus::not_found);
+}
+
+TEST_F(KernelContract, ReconcileInstallsTheQdiscBeforeItsFiltersAndRemovesThemAfter) {
+    KernelObjects desired;
+    const Tunnel t = external_tunnel("nkc-x8");
+    desired.tunnels.emplace(t.name, t);
+    desired.qdiscs.emplace(t.name, ClsactQdisc{t.name});
+    for (const auto& f : {pass_filter(t.name, 11, "2001:db8:1::100/128", "2001:db8:a::10"),
+                          pass_filter(t.name, 12, "2001:db8:5::/64", "2001:db8:a::10"), catch_all(t.name)})
+        desired.tunnel_filters.emplace(f.id, f);
+    for (const auto& r : run(reconcile(desired, dump()))) EXPECT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(dump(), desired);
+    EXPECT_TRUE(reconcile(desired, dump()).empty());
+    // The binding moves: one filter replaced, nothing else.
+    KernelObjects moved = desired;
+    auto home = pass_filter(t.name, 11, "2001:db8:1::100/128", "2001:db8:b::10");
+    moved.tunnel_filters.insert_or_assign(home.id, home);
+    auto ops = reconcile(moved, dump());
+    EXPECT_EQ(ops.size(), 1u);
+    for (const auto& r : run(ops)) EXPECT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(dump(), moved);
+    // Everything goes, in an order the kernel accepts.
+    for (const auto& r : run(removal_of(dump()), BatchMode::stop_on_error)) EXPECT_TRUE(r.ok()) << r.detail;
+    EXPECT_TRUE(dump().empty());
 }
 
 // ---- addresses, routes, rules, tunnels, proxy entries ----
