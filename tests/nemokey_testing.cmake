@@ -59,9 +59,11 @@ function(nemokey_add_vm_scenario name)
   if(NOT S_TIMEOUT)
     set(S_TIMEOUT 600)
   endif()
+  # The VM gets the test's time less a minute for booting and the verdict.
+  math(EXPR vm_timeout "${S_TIMEOUT} - 60")
   add_test(NAME kernel.${name}
     COMMAND ${PROJECT_SOURCE_DIR}/tests/kernel-vm/run-scenario
-            --build ${PROJECT_BINARY_DIR} --cache ${NEMOKEY_VM_CACHE} ${S_SCRIPT})
+            --build ${PROJECT_BINARY_DIR} --cache ${NEMOKEY_VM_CACHE} --timeout ${vm_timeout} ${S_SCRIPT})
   # The VM uses both cores; scenarios run one at a time.
   set_tests_properties(kernel.${name} PROPERTIES LABELS kernel TIMEOUT ${S_TIMEOUT}
     RUN_SERIAL TRUE)

@@ -1,3 +1,4 @@
+# nk-timeout: 900
 # 100 handovers in a row (access link 1 <-> 2) with mobilityd on Debian's
 # kernel: afterwards each namespace holds exactly the states, policies,
 # routes, rules and tunnels it held after the first registration (counted

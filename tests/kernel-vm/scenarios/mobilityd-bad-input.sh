@@ -1,3 +1,4 @@
+# nk-timeout: 1200
 # Bad input at the home agent, crafted with Debian's scapy
 # (tests/kernel-vm/mobilityd/bad_input.py, sent from nk-ar1): the topology and
 # both daemons as in mobilityd-handover (static RFC 3776 keys), plus two
