@@ -23,16 +23,7 @@ kernel_state nk-mr > "$NK_OUT/mn-before.txt"
 check "home agent starts" mobilityd_start nk-ha ha "$cfg/ha/ha.toml"
 check "mobile node starts" mobilityd_start nk-mr mn "$cfg/mn/mn.toml"
 
-# wait_bound COA: until the mobile node's binding is bound at COA (10 s).
-wait_bound() {
-  local i
-  for i in $(seq 1 100); do
-    mobctl_at mn binding 2>/dev/null | grep -q "$1 .*bound" && return 0
-    sleep 0.1
-  done
-  return 1
-}
-check "registered from access link 1" wait_bound "$TOPO_MR_COA1"
+check "registered from access link 1" wait_bound_at mn "$TOPO_MR_COA1"
 mobctl_at mn binding | tee "$NK_OUT/mn-binding-1.txt"
 mobctl_at ha binding | tee "$NK_OUT/ha-binding-1.txt"
 check "the home agent's binding cache holds the care-of address" grep -q "$TOPO_MR_HOA .*$TOPO_MR_COA1" "$NK_OUT/ha-binding-1.txt"
@@ -54,7 +45,7 @@ ip netns exec nk-cn "$NK_BUILD/tests/kernel-vm/nk_stream" send --to "$TOPO_MR_HO
 send=$!
 sleep 2
 topo_detach 1
-check "moved to access link 2" wait_bound "$TOPO_MR_COA2"
+check "moved to access link 2" wait_bound_at mn "$TOPO_MR_COA2"
 wait $send; wait $recv
 for ns in nk-ha nk-mr; do
   { ip -n $ns -s xfrm state; ip -n $ns xfrm policy; ip netns exec $ns cat /proc/net/xfrm_stat | grep -v '	0$';

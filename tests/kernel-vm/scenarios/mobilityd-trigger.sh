@@ -18,15 +18,7 @@ kernel_state nk-ha > "$NK_OUT/ha-before.txt"
 kernel_state nk-mr > "$NK_OUT/mn-before.txt"
 check "home agent starts" mobilityd_start nk-ha ha "$cfg/ha/ha.toml"
 check "mobile node starts" mobilityd_start nk-mr mn "$cfg/mn/mn.toml"
-wait_bound() {
-  local i
-  for i in $(seq 1 100); do
-    mobctl_at mn binding 2>/dev/null | grep -q "$1 .*bound" && return 0
-    sleep 0.1
-  done
-  return 1
-}
-check "registered from access link 1" wait_bound "$TOPO_MR_COA1"
+check "registered from access link 1" wait_bound_at mn "$TOPO_MR_COA1"
 
 ip netns exec nk-mr "$NK_BUILD/tests/kernel-vm/nk_stream" receive --port 7000 --expect-ms 7000 --linger-ms 500 \
   > "$NK_OUT/stream.txt" 2>&1 &
@@ -37,7 +29,7 @@ ip netns exec nk-cn "$NK_BUILD/tests/kernel-vm/nk_stream" send --to "$TOPO_MR_HO
 send=$!
 sleep 1.5
 check "mobctl delivers the link-layer hint" mobctl_at mn trigger acc1 link-going-down
-check "moved to access link 2 on the hint" wait_bound "$TOPO_MR_COA2"
+check "moved to access link 2 on the hint" wait_bound_at mn "$TOPO_MR_COA2"
 topo_detach 1
 wait $send; wait $recv
 cat "$NK_OUT/send.txt" "$NK_OUT/stream.txt"
@@ -51,7 +43,7 @@ check "the hint is counted" sh -c "mobctl_at() { \"$NK_BUILD/mobility/mobctl/mob
 check "an unknown hint is refused with a usage error" sh -c "! \"$NK_BUILD/mobility/mobctl/mobctl\" --socket /run/nemokey/mn.sock trigger acc1 sideways"
 
 topo_attach 1
-check "back to access link 1 (higher preference) once it returns" wait_bound "$TOPO_MR_COA1"
+check "back to access link 1 (higher preference) once it returns" wait_bound_at mn "$TOPO_MR_COA1"
 check "the correspondent reaches the home address" topo_ping nk-cn "$TOPO_MR_HOA" 3
 
 kill -TERM $PID_mn; wait $PID_mn; rc_mn=$?
