@@ -1,7 +1,8 @@
-// ikebridged: the IKEv2 side of nemokey, an embedded strongSwan charon.
-// This first version starts charon with the stock plugins (vici included),
-// reports charon's log and bus events on stderr, and stops cleanly on
-// SIGTERM/SIGINT, removing its vici socket.
+// ikebridged: the IKEv2 side of nemokey (RFC 4877), an embedded strongSwan
+// charon keyed by the mobility configuration. Without --config it only
+// runs charon (vici, swanctl work); with it, it derives the connections
+// from the configuration (ikebridge/core/connections.hpp), loads them over
+// vici and serves the local channel to mobilityd (ikebridge/daemon/bridge.hpp).
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,15 +10,26 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "conf/parser.hpp"
+#include "ikebridge/core/authorization.hpp"
+#include "ikebridge/daemon/bridge.hpp"
+#include "ikebridge/daemon/log.hpp"
 #include "ikebridge/shim/charon_shim.h"
+#include "mobility/adapters/control/control_server.hpp"
 
 namespace {
+
+using namespace nemokey;
 
 // The plugins ikebridged needs: kernel interface, sockets, crypto, X.509
 // credentials with RFC 3779 address blocks (addrblock), and vici for swanctl.
@@ -25,44 +37,86 @@ constexpr const char* default_plugins =
     "kernel-netlink socket-default nonce random openssl pem pkcs1 pkcs8 x509 pubkey "
     "revocation constraints addrblock sha1 sha2 hmac kdf gcm aes drbg vici updown";
 
-std::mutex log_mutex;
-
-void log_line(const char* subsystem, int level, const char* text) {
-    std::lock_guard lock(log_mutex);
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm t{};
-    gmtime_r(&ts.tv_sec, &t);
-    std::fprintf(stderr, "%02d:%02d:%02d.%03ld ikebridged[%s%d] %s\n", t.tm_hour, t.tm_min,
-                 t.tm_sec, ts.tv_nsec / 1000000, subsystem, level, text);
-    std::fflush(stderr);
-}
+struct Context {
+    boost::asio::io_context* io = nullptr;
+    const ikebridge::KeyingPlan* plan = nullptr;
+    ikebridge::Bridge* bridge = nullptr;
+};
+Context context;
 
 extern "C" void on_charon_log(void*, const char* subsystem, int level, const char* line) {
-    log_line(subsystem, level, line);
+    ikebridge::log_charon(subsystem, level, line);
 }
 
+// On charon's threads: copy, then hand over to the loop.
 extern "C" void on_charon_event(void*, const nk_charon_event* e) {
-    const char* what = "?";
-    switch (e->kind) {
-        case NK_CHARON_IKE_UP: what = "IKE_SA up"; break;
-        case NK_CHARON_IKE_DOWN: what = "IKE_SA down"; break;
-        case NK_CHARON_CHILD_UP: what = "CHILD_SA up"; break;
-        case NK_CHARON_CHILD_DOWN: what = "CHILD_SA down"; break;
-        case NK_CHARON_IKE_ENDPOINT_UPDATE: what = "IKE_SA endpoints updated"; break;
+    if (!context.io || !context.bridge) return;
+    ikebridge::BusEvent b;
+    b.kind = e->kind;
+    b.ike_name = e->ike_name ? e->ike_name : "";
+    b.ike_unique_id = e->ike_unique_id;
+    b.child_name = e->child_name ? e->child_name : "";
+    b.child_reqid = e->child_reqid;
+    b.child_unique_id = e->child_unique_id;
+    b.peer_id = e->peer_id ? e->peer_id : "";
+    b.local_host = e->local_host ? e->local_host : "";
+    b.remote_host = e->remote_host ? e->remote_host : "";
+    b.exchange_type = e->exchange_type;
+    b.incoming = e->incoming != 0;
+    b.request = e->request != 0;
+    boost::asio::post(*context.io, [b = std::move(b)] {
+        if (context.bridge) context.bridge->on_bus_event(b);
+    });
+}
+
+std::optional<net::IpAddress> to_address(int family, const unsigned char* bytes) {
+    if (family == AF_INET6) {
+        net::Ipv6Address a;
+        std::memcpy(a.bytes.data(), bytes, 16);
+        return net::IpAddress{a};
     }
-    std::string line = std::string("event: ") + what + " " + e->ike_name + "[" +
-                       std::to_string(e->ike_unique_id) + "]";
-    if (e->child_name) line += std::string(" child ") + e->child_name;
-    if (e->detail) line += std::string(" ") + e->detail;
-    log_line("ike", 0, line.c_str());
+    net::Ipv4Address a;
+    std::memcpy(a.bytes.data(), bytes, 4);
+    return net::IpAddress{a};
+}
+
+// On charon's threads; reads only the immutable plan.
+extern "C" int on_charon_authorize(void*, const nk_charon_authorization* r, char* why, size_t why_len) {
+    const ikebridge::Connection* connection = nullptr;
+    if (context.plan)
+        for (const auto& c : context.plan->connections)
+            if (c.name == r->ike_name) connection = &c;
+    ikebridge::AuthorizationDecision d;
+    if (!connection) {
+        d = {false, std::string("no connection '") + r->ike_name + "'"};
+    } else {
+        std::vector<ikebridge::SelectorRange> remote;
+        for (size_t i = 0; i < r->remote_ts_count; ++i)
+            remote.push_back({*to_address(r->remote_ts[i].family, r->remote_ts[i].from),
+                              *to_address(r->remote_ts[i].family, r->remote_ts[i].to)});
+        std::string_view der(reinterpret_cast<const char*>(r->peer_certificate_der), r->peer_certificate_len);
+        if (!r->peer_certificate_der) der = {};
+        d = ikebridge::authorize_child(*connection, r->peer_id ? r->peer_id : "", der, remote);
+    }
+    if (d.allowed) return 1;
+    std::snprintf(why, why_len, "%s", d.why.c_str());
+    std::string name = r->ike_name ? r->ike_name : "";
+    boost::asio::post(*context.io, [name, text = d.why] {
+        if (context.bridge) context.bridge->on_authorization_refused(name, text);
+    });
+    return 0;
 }
 
 int usage(int code) {
     std::fprintf(code ? stderr : stdout,
-                 "usage: ikebridged [--vici-socket PATH] [--ike-port N] [--ike-port-nat-t N]\n"
+                 "usage: ikebridged [--config FILE] [--socket PATH] [--crl FILE]... [--print-config]\n"
+                 "                  [--vici-socket PATH] [--ike-port N] [--ike-port-nat-t N]\n"
                  "                  [--log-level -1..4] [--plugins 'LIST']\n"
-                 "  --vici-socket  vici control socket (default /run/ikebridged.vici)\n"
+                 "  --config       the mobility configuration (mobilityd's); without it only charon runs\n"
+                 "  --socket       channel to mobilityd and mobctl (default /run/nemokey/ikebridged.sock)\n"
+                 "  --crl          a CRL (PEM) of the CA to load; may be repeated\n"
+                 "  --print-config print the connections derived from --config as swanctl.conf, exit\n"
+                 "  --vici-socket  vici control socket (default /run/nemokey/ikebridged.vici)\n"
                  "  --ike-port     IKE UDP port, 0 picks a free one (default 500)\n"
                  "  --log-level    charon log level for every subsystem (default 1)\n");
     return code;
@@ -81,21 +135,33 @@ bool parse_int(std::string_view text, int lo, int hi, int& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string vici_socket = "/run/ikebridged.vici";
+    std::string vici_socket = "/run/nemokey/ikebridged.vici";
     std::string plugins = default_plugins;
+    std::filesystem::path config_file, socket_path = "/run/nemokey/ikebridged.sock";
+    std::vector<std::string> crls;
+    bool print_config = false;
     int ike_port = -1, ike_port_nat_t = -1, log_level = 1;
 
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
-        auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
         if (arg == "-h" || arg == "--help") return usage(0);
-        const char* v = value();
+        if (arg == "--print-config") {
+            print_config = true;
+            continue;
+        }
+        const char* v = i + 1 < argc ? argv[++i] : nullptr;
         if (!v) {
             std::fprintf(stderr, "ikebridged: '%s' needs a value\n", argv[i]);
             return usage(2);
         }
         if (arg == "--vici-socket") {
             vici_socket = v;
+        } else if (arg == "--config") {
+            config_file = v;
+        } else if (arg == "--socket") {
+            socket_path = v;
+        } else if (arg == "--crl") {
+            crls.emplace_back(v);
         } else if (arg == "--plugins") {
             plugins = v;
         } else if (arg == "--ike-port") {
@@ -119,8 +185,31 @@ int main(int argc, char** argv) {
         }
     }
 
-    // Signals are taken synchronously with sigwait, as charon-systemd does;
-    // they are blocked before charon starts its threads so every thread inherits the mask.
+    ikebridge::KeyingPlan plan;
+    if (!config_file.empty()) {
+        auto parsed = conf::parse_file(config_file);
+        if (!parsed.ok()) {
+            for (const auto& e : parsed.error()) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+            return 1;
+        }
+        auto derived = ikebridge::derive_keying_plan(*parsed, conf::derive_plan(*parsed));
+        if (auto* e = std::get_if<ikebridge::KeyingPlanError>(&derived)) {
+            std::fprintf(stderr, "ikebridged: %s: %s\n", config_file.c_str(), e->text.c_str());
+            return 1;
+        }
+        plan = std::get<ikebridge::KeyingPlan>(std::move(derived));
+    } else if (print_config) {
+        std::fprintf(stderr, "ikebridged: --print-config needs --config\n");
+        return 2;
+    }
+    if (print_config) {
+        std::fputs(ikebridge::to_swanctl_conf(plan).c_str(), stdout);
+        return 0;
+    }
+
+    // Charon's threads never take a signal: they are blocked before it
+    // starts them (every thread inherits the mask) and unblocked in this
+    // thread only, where asio's signal_set handles them.
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -128,6 +217,12 @@ int main(int argc, char** argv) {
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
+
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(vici_socket).parent_path(), ec);
+    boost::asio::io_context io;
+    context.io = &io;
+    context.plan = &plan;
 
     std::string vici_uri = "unix://" + vici_socket;
     nk_charon_config config{};
@@ -139,32 +234,74 @@ int main(int argc, char** argv) {
     config.log_level = log_level;
     config.log = on_charon_log;
     config.event = on_charon_event;
+    config.authorize = plan.role == conf::Role::home_agent ? on_charon_authorize : nullptr;
 
     char err[256] = "";
     if (nk_charon_start(&config, err, sizeof err) != 0) {
-        log_line("dmn", 0, (std::string("start failed: ") + err).c_str());
+        ikebridge::log_error("IKE_START_FAILED", err);
         return 1;
     }
     char loaded[1024] = "";
     int count = nk_charon_loaded_plugins(loaded, sizeof loaded);
-    log_line("dmn", 0,
-             ("started: " + std::to_string(count) + " plugins [" + loaded + "], vici " + vici_uri)
-                 .c_str());
+    ikebridge::log_info("IKE_STARTED", std::to_string(count) + " plugins [" + loaded + "], vici " + vici_uri);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 
-    int sig = 0;
-    for (;;) {
-        if (sigwait(&set, &sig) != 0) continue;
-        if (sig == SIGHUP) {
-            log_line("dmn", 0, "SIGHUP: nothing to reload yet");
-            continue;
+    int rc = 0;
+    {
+        std::unique_ptr<mobility::adapters::ControlServer> server;
+        mobility::control::CommandRegistry commands;
+        auto vici = std::make_unique<ikebridge::adapters::ViciClient>(io, vici_uri);
+        ikebridge::Bridge bridge(io, plan, *vici, crls, [&](const nlohmann::json& event) {
+            if (server) server->publish(event);
+        });
+        context.bridge = &bridge;
+        boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+        std::function<void()> wait_signal = [&] {
+            signals.async_wait([&](const boost::system::error_code& e, int sig) {
+                if (e) return;
+                if (sig == SIGHUP) {
+                    ikebridge::log_info("IKE_SIGHUP", "nothing to reload: restart to change connections");
+                    wait_signal();
+                    return;
+                }
+                ikebridge::log_info("IKE_STOPPING", std::string("signal ") + strsignal(sig));
+                io.stop();
+            });
+        };
+        wait_signal();
+
+        if (!config_file.empty()) {
+            bridge.register_commands(commands);
+            std::filesystem::create_directories(socket_path.parent_path(), ec);
+            server = std::make_unique<mobility::adapters::ControlServer>(io, socket_path, commands);
+            bridge.load([&](bool ok, std::string error) {
+                if (!ok) {
+                    ikebridge::log_error("IKE_LOAD_FAILED", error);
+                    rc = 1;
+                    io.stop();
+                    return;
+                }
+                try {
+                    server->open();
+                } catch (const std::exception& e) {
+                    ikebridge::log_error("IKE_SOCKET_FAILED", e.what());
+                    rc = 1;
+                    io.stop();
+                    return;
+                }
+                ikebridge::log_info("IKE_READY", std::to_string(plan.connections.size()) +
+                                                     " connection(s) loaded; channel " + socket_path.string());
+            });
         }
-        break;
+        io.run();
+        if (server) server->close();
+        context.bridge = nullptr;
+        vici.reset();  // before charon goes: libvici runs on its library
     }
-    log_line("dmn", 0, (std::string("signal ") + strsignal(sig) + ": shutting down").c_str());
     nk_charon_stop();
+    context.io = nullptr;
     // charon leaves its unix socket behind; a clean stop leaves nothing.
-    std::error_code ec;
     std::filesystem::remove(vici_socket, ec);
-    log_line("dmn", 0, "stopped");
-    return 0;
+    ikebridge::log_info("IKE_STOPPED", "charon stopped");
+    return rc;
 }

@@ -15,6 +15,8 @@
 #include <daemon.h>
 #include <bus/listeners/listener.h>
 #include <bus/listeners/logger.h>
+#include <credentials/auth_cfg.h>
+#include <encoding/message.h>
 
 typedef struct {
     logger_t public;
@@ -27,6 +29,8 @@ typedef struct {
     listener_t public;
     nk_charon_event_fn fn;
     void *ctx;
+    nk_charon_authorize_fn authorize;
+    void *authorize_ctx;
 } shim_listener_t;
 
 static shim_logger_t shim_logger;
@@ -51,20 +55,88 @@ static level_t logger_get_level(logger_t *this, debug_t group)
     return ((shim_logger_t *)this)->level;
 }
 
+/* The printf hooks (%H, %Y) trip -Wformat, so addresses and identities
+ * are formatted here. */
+static void format_host(host_t *host, char *buf, size_t len)
+{
+    chunk_t address;
+
+    snprintf(buf, len, "%%any");
+    if (host && !host->is_anyaddr(host))
+    {
+        address = host->get_address(host);
+        inet_ntop(host->get_family(host), address.ptr, buf, len);
+    }
+}
+
+static void format_identity(identification_t *id, char *buf, size_t len)
+{
+    chunk_t e;
+    size_t i, n;
+
+    snprintf(buf, len, "%%any");
+    if (!id)
+    {
+        return;
+    }
+    e = id->get_encoding(id);
+    switch (id->get_type(id))
+    {
+        case ID_FQDN:
+            snprintf(buf, len, "fqdn:%.*s", (int)e.len, e.ptr);
+            break;
+        case ID_RFC822_ADDR:
+            snprintf(buf, len, "email:%.*s", (int)e.len, e.ptr);
+            break;
+        default:
+            /* DN and others: the type and the encoding in hex */
+            n = (size_t)snprintf(buf, len, "id%d:", (int)id->get_type(id));
+            for (i = 0; i < e.len && n + 3 < len; i++)
+            {
+                n += (size_t)snprintf(buf + n, len - n, "%02x", e.ptr[i]);
+            }
+            break;
+    }
+}
+
+static void emit_event(struct nk_charon_event *event, ike_sa_t *ike_sa, child_sa_t *child_sa)
+{
+    char peer[256], l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+
+    event->ike_name = ike_sa ? ike_sa->get_name(ike_sa) : "";
+    event->ike_unique_id = ike_sa ? ike_sa->get_unique_id(ike_sa) : 0;
+    if (child_sa)
+    {
+        event->child_name = child_sa->get_name(child_sa);
+        event->child_reqid = child_sa->get_reqid(child_sa);
+        event->child_unique_id = child_sa->get_unique_id(child_sa);
+    }
+    if (ike_sa)
+    {
+        format_identity(ike_sa->get_other_id(ike_sa), peer, sizeof(peer));
+        format_host(ike_sa->get_my_host(ike_sa), l, sizeof(l));
+        format_host(ike_sa->get_other_host(ike_sa), r, sizeof(r));
+        event->peer_id = peer;
+        if (!event->local_host)
+        {
+            event->local_host = l;
+            event->remote_host = r;
+        }
+    }
+    if (shim_listener.fn)
+    {
+        shim_listener.fn(shim_listener.ctx, event);
+    }
+}
+
 static void emit(enum nk_charon_event_kind kind, ike_sa_t *ike_sa, child_sa_t *child_sa,
                  const char *detail)
 {
     struct nk_charon_event event = {
         .kind = kind,
-        .ike_name = ike_sa ? ike_sa->get_name(ike_sa) : "",
-        .ike_unique_id = ike_sa ? ike_sa->get_unique_id(ike_sa) : 0,
-        .child_name = child_sa ? child_sa->get_name(child_sa) : NULL,
         .detail = detail,
     };
-    if (shim_listener.fn)
-    {
-        shim_listener.fn(shim_listener.ctx, &event);
-    }
+    emit_event(&event, ike_sa, child_sa);
 }
 
 static bool listener_ike_updown(listener_t *this, ike_sa_t *ike_sa, bool up)
@@ -81,29 +153,150 @@ static bool listener_child_updown(listener_t *this, ike_sa_t *ike_sa, child_sa_t
     return TRUE;
 }
 
-/* The printf hooks (%H) trip -Wformat, so addresses are formatted here. */
-static void format_host(host_t *host, char *buf, size_t len)
+/* A rekeyed CHILD_SA keeps its reqid: report the new one as up, so the
+ * C++ side tracks its unique state, and the old one as down. */
+static bool listener_child_rekey(listener_t *this, ike_sa_t *ike_sa, child_sa_t *old, child_sa_t *new)
 {
-    chunk_t address;
+    (void)this;
+    emit(NK_CHARON_CHILD_UP, ike_sa, new, "rekeyed");
+    emit(NK_CHARON_CHILD_DOWN, ike_sa, old, "rekeyed");
+    return TRUE;
+}
 
-    snprintf(buf, len, "%%any");
-    if (host && !host->is_anyaddr(host))
+static bool listener_message(listener_t *this, ike_sa_t *ike_sa, message_t *message, bool incoming,
+                             bool plain)
+{
+    struct nk_charon_event event = {
+        .kind = NK_CHARON_MESSAGE,
+    };
+
+    (void)this;
+    /* Each message is seen twice (encrypted and plain); count it once. */
+    if (!plain)
     {
-        address = host->get_address(host);
-        inet_ntop(host->get_family(host), address.ptr, buf, len);
+        return TRUE;
     }
+    event.exchange_type = (int)message->get_exchange_type(message);
+    event.incoming = incoming ? 1 : 0;
+    event.request = message->get_request(message) ? 1 : 0;
+    emit_event(&event, ike_sa, NULL);
+    return TRUE;
 }
 
 static bool listener_ike_update(listener_t *this, ike_sa_t *ike_sa, host_t *local, host_t *remote)
 {
     char detail[160], l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+    struct nk_charon_event event = {
+        .kind = NK_CHARON_IKE_ENDPOINT_UPDATE,
+    };
 
     (void)this;
     format_host(local, l, sizeof(l));
     format_host(remote, r, sizeof(r));
     snprintf(detail, sizeof(detail), "local %s[%u] remote %s[%u]", l, local ? local->get_port(local) : 0,
              r, remote ? remote->get_port(remote) : 0);
-    emit(NK_CHARON_IKE_ENDPOINT_UPDATE, ike_sa, NULL, detail);
+    event.detail = detail;
+    /* ike_update runs before the hosts change: report the new ones */
+    event.local_host = l;
+    event.remote_host = r;
+    emit_event(&event, ike_sa, NULL);
+    return TRUE;
+}
+
+/* Fills one nk_charon_ts; FALSE for a selector type we do not know. */
+static bool to_nk_ts(traffic_selector_t *ts, struct nk_charon_ts *out)
+{
+    chunk_t from = ts->get_from_address(ts), to = ts->get_to_address(ts);
+
+    memset(out, 0, sizeof(*out));
+    out->family = ts->get_type(ts) == TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET;
+    if ((ts->get_type(ts) != TS_IPV6_ADDR_RANGE && ts->get_type(ts) != TS_IPV4_ADDR_RANGE) ||
+        from.len > 16 || to.len > 16 || from.len != to.len)
+    {
+        return FALSE;
+    }
+    memcpy(out->from, from.ptr, from.len);
+    memcpy(out->to, to.ptr, to.len);
+    out->protocol = ts->get_protocol(ts);
+    out->from_port = ts->get_from_port(ts);
+    out->to_port = ts->get_to_port(ts);
+    return TRUE;
+}
+
+static void refuse_all(linked_list_t *list)
+{
+    traffic_selector_t *ts;
+
+    while (list->remove_last(list, (void **)&ts) == SUCCESS)
+    {
+        ts->destroy(ts);
+    }
+}
+
+/* RFC 4877 sec. 4.1: the responder (home agent) checks that the peer may
+ * use the home address and prefixes it asks for, after strongSwan's own
+ * narrowing (configuration, addrblock). Emptying both lists makes the
+ * CHILD_SA fail with TS_UNACCEPTABLE; nothing is installed. */
+static bool listener_narrow(listener_t *this, ike_sa_t *ike_sa, child_sa_t *child_sa, narrow_hook_t type,
+                            linked_list_t *local, linked_list_t *remote)
+{
+    shim_listener_t *listener = (shim_listener_t *)this;
+    struct nk_charon_authorization request = { 0 };
+    struct nk_charon_ts selectors[32];
+    char peer[256], why[256] = "";
+    enumerator_t *enumerator;
+    traffic_selector_t *ts;
+    auth_cfg_t *auth;
+    certificate_t *cert = NULL;
+    chunk_t der = chunk_empty;
+    size_t count = 0;
+    bool ok = TRUE;
+
+    if (type != NARROW_RESPONDER || !listener->authorize)
+    {
+        return TRUE;
+    }
+    enumerator = remote->create_enumerator(remote);
+    while (enumerator->enumerate(enumerator, &ts))
+    {
+        if (count == countof(selectors) || !to_nk_ts(ts, &selectors[count]))
+        {
+            ok = FALSE;
+            snprintf(why, sizeof(why), "too many or unknown traffic selectors");
+            break;
+        }
+        count++;
+    }
+    enumerator->destroy(enumerator);
+
+    if (ok)
+    {
+        auth = ike_sa->get_auth_cfg(ike_sa, FALSE);
+        if (auth)
+        {
+            cert = auth->get(auth, AUTH_RULE_SUBJECT_CERT);
+        }
+        if (cert && !cert->get_encoding(cert, CERT_ASN1_DER, &der))
+        {
+            der = chunk_empty;
+        }
+        format_identity(ike_sa->get_other_id(ike_sa), peer, sizeof(peer));
+        request.ike_name = ike_sa->get_name(ike_sa);
+        request.child_name = child_sa ? child_sa->get_name(child_sa) : "";
+        request.peer_id = peer;
+        request.peer_certificate_der = der.len ? der.ptr : NULL;
+        request.peer_certificate_len = der.len;
+        request.remote_ts = selectors;
+        request.remote_ts_count = count;
+        ok = listener->authorize(listener->authorize_ctx, &request, why, sizeof(why)) != 0;
+        chunk_free(&der);
+    }
+    if (!ok)
+    {
+        DBG1(DBG_CFG, "nemokey: CHILD_SA refused: %s", why);
+        refuse_all(remote);
+        refuse_all(local);
+    }
     return TRUE;
 }
 
@@ -165,9 +358,14 @@ int nk_charon_start(const struct nk_charon_config *config, char *err, size_t err
             .ike_updown = listener_ike_updown,
             .child_updown = listener_child_updown,
             .ike_update = listener_ike_update,
+            .child_rekey = listener_child_rekey,
+            .message = listener_message,
+            .narrow = listener_narrow,
         },
         .fn = config->event,
         .ctx = config->event_ctx,
+        .authorize = config->authorize,
+        .authorize_ctx = config->authorize_ctx,
     };
     charon->bus->add_listener(charon->bus, &shim_listener.public);
 

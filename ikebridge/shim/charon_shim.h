@@ -25,6 +25,7 @@ enum nk_charon_event_kind {
     NK_CHARON_CHILD_UP,
     NK_CHARON_CHILD_DOWN,
     NK_CHARON_IKE_ENDPOINT_UPDATE,
+    NK_CHARON_MESSAGE,      /* an IKE request or response, sent or received */
 };
 struct nk_charon_event {
     enum nk_charon_event_kind kind;
@@ -32,8 +33,42 @@ struct nk_charon_event {
     unsigned ike_unique_id;
     const char *child_name; /* NULL for IKE events */
     const char *detail;     /* e.g. "local 2001:db8::1[500] remote ..." */
+    unsigned child_reqid;   /* CHILD events: the request id of the CHILD_SA */
+    unsigned child_unique_id; /* CHILD events: this CHILD_SA (a rekeyed one gets a new id) */
+    const char *peer_id;    /* IKE events: the peer's identity ("fqdn:...", "email:...") */
+    const char *local_host; /* IKE events: the IKE SA's addresses, without port */
+    const char *remote_host;
+    int exchange_type;      /* MESSAGE: RFC 7296 sec. 3.1 (34 IKE_SA_INIT ... 37 INFORMATIONAL) */
+    int incoming;           /* MESSAGE: 1 received, 0 sent */
+    int request;            /* MESSAGE: 1 request, 0 response */
 };
 typedef void (*nk_charon_event_fn)(void *ctx, const struct nk_charon_event *event);
+
+/* One traffic selector (RFC 7296 sec. 3.13.1), addresses in network order. */
+struct nk_charon_ts {
+    int family;                 /* AF_INET or AF_INET6 */
+    unsigned char from[16];
+    unsigned char to[16];
+    int protocol;               /* 0: any */
+    unsigned from_port, to_port;
+};
+
+/* The home agent's question before a CHILD_SA is installed: may the peer
+ * (its authenticated identity and certificate) use these remote traffic
+ * selectors (home address, mobile network prefixes)? RFC 4877 sec. 4.1. */
+struct nk_charon_authorization {
+    const char *ike_name;
+    const char *child_name;
+    const char *peer_id;
+    const unsigned char *peer_certificate_der;  /* NULL when none */
+    size_t peer_certificate_len;
+    const struct nk_charon_ts *remote_ts;
+    size_t remote_ts_count;
+};
+/* Returns 1 to allow; 0 refuses (the CHILD_SA fails with TS_UNACCEPTABLE)
+ * and puts one sentence into why. Called on charon's threads. */
+typedef int (*nk_charon_authorize_fn)(void *ctx, const struct nk_charon_authorization *request, char *why,
+                                      size_t why_len);
 
 struct nk_charon_config {
     const char *settings_namespace; /* strongswan.conf section, e.g. "ikebridged" */
@@ -46,6 +81,8 @@ struct nk_charon_config {
     void *log_ctx;
     nk_charon_event_fn event;
     void *event_ctx;
+    nk_charon_authorize_fn authorize; /* NULL: no check of our own (responder only) */
+    void *authorize_ctx;
 };
 
 /* Starts the embedded charon. Returns 0, or -1 with a message in err. */
