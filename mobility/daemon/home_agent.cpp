@@ -214,10 +214,53 @@ void HomeAgent::on_message(const adapters::ReceivedMobilityHeader& m) {
     if (const auto* node = authorizer_.find_home_address(hoa)) {
         r.ipsec_protected = true;
         r.identity = node->identity.value;
+        if (node->dynamic_keying) {
+            // The BU came through the SA of the CHILD_SA with this node's
+            // reqid; ikebridged says which IKE identity proved itself for it.
+            auto it = ike_identities_.find(hoa);
+            if (it == ike_identities_.end()) {
+                rt_.count("drop.bu-no-ike-identity");
+                log(LogLevel::debug, "MOB_MESSAGE_DROPPED",
+                    "BU for " + hoa.to_string() + ": ikebridged has not reported its IKE identity");
+                return;
+            }
+            r.identity = it->second;
+        }
     }
     r.message = *bu;
     run(cache_.handle(r, monotonic_now()));
 }
+
+void HomeAgent::on_keying_status(const nlohmann::json& status) {
+    ike_identities_.clear();
+    for (const auto& c : status.value("connections", nlohmann::json::array())) {
+        auto hoa = net::Ipv6Address::parse(c.value("home-address", ""));
+        if (!hoa || !c.value("ready", false) || !c.contains("ike-sa")) continue;
+        ike_identities_[*hoa] = identity_value(c["ike-sa"].value("peer-id", ""));
+    }
+    log_info("MOB_KEYING_STATUS", std::to_string(ike_identities_.size()) + " home address(es) keyed");
+}
+
+void HomeAgent::on_keying_event(const nlohmann::json& event) {
+    auto hoa = net::Ipv6Address::parse(event.value("home-address", ""));
+    const std::string kind = event.value("event", "");
+    if (kind == "authorization-refused") {
+        rt_.count("keying.authorization-refused");
+        log_warning("MOB_KEYING_REFUSED", event.value("connection", "") + ": " + event.value("reason", ""));
+        return;
+    }
+    if (!hoa) return;
+    if (kind == "sas-ready") {
+        ike_identities_[*hoa] = identity_value(event.value("peer-id", ""));
+        log_info("MOB_SAS_READY", hoa->to_string() + " held by " + ike_identities_[*hoa]);
+    } else if (kind == "sas-down") {
+        ike_identities_.erase(*hoa);
+        rt_.count("keying.sas-down");
+        log_info("MOB_SAS_DOWN", hoa->to_string());
+    }
+}
+
+void HomeAgent::on_keying_lost() { ike_identities_.clear(); }
 
 void HomeAgent::run(binding::Actions actions) {
     bool kernel_work = false;

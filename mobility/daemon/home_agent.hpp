@@ -33,6 +33,10 @@ public:
     nlohmann::json status() const override;
     nlohmann::json bindings() const override;
 
+    void on_keying_status(const nlohmann::json& status) override;
+    void on_keying_event(const nlohmann::json& event) override;
+    void on_keying_lost() override;
+
 private:
     void on_message(const adapters::ReceivedMobilityHeader& m);
     void run(binding::Actions actions);
@@ -48,6 +52,10 @@ private:
     conf::Model model_;
     config::HomeAgentCoreConfig core_;
     config::ConfiguredAuthorizer authorizer_;
+    // IKEv2 keying: which authenticated IKE identity holds the SAs of a
+    // home address, as ikebridged reports it (RFC 4877 sec. 4.1); the
+    // binding cache authorises that identity, not one read from the address.
+    std::map<net::Ipv6Address, std::string> ike_identities_;
     binding::BindingCache cache_;
     dataplane::HomeAgentDataPlane plane_;
     std::unique_ptr<dataplane::KernelExecutor> executor_;

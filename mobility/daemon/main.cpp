@@ -37,7 +37,7 @@ using namespace nemokey::mobility::daemon;
 
 int usage() {
     std::fprintf(stderr,
-                 "Usage: mobilityd --config FILE [--socket PATH] [--state-dir DIR] [--debug]\n"
+                 "Usage: mobilityd --config FILE [--socket PATH] [--state-dir DIR] [--ikebridged-socket PATH] [--debug]\n"
                  "       mobilityd --check-config FILE [--json]\n");
     return 2;
 }
@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
         return mobctl::check_config(options, rest);
     }
     std::filesystem::path config_file, socket_path = "/run/nemokey/mobilityd.sock", state_dir = "/var/lib/nemokey";
+    std::string ikebridged_socket = "/run/nemokey/ikebridged.sock";
     for (size_t i = 0; i < args.size(); ++i) {
         auto value = [&]() -> std::string {
             if (i + 1 >= args.size()) return {};
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
         if (args[i] == "--config") config_file = value();
         else if (args[i] == "--socket") socket_path = value();
         else if (args[i] == "--state-dir") state_dir = value();
+        else if (args[i] == "--ikebridged-socket") ikebridged_socket = value();
         else if (args[i] == "--debug") set_debug(true);
         else return usage();
     }
@@ -118,8 +120,30 @@ int main(int argc, char** argv) {
                     [&](const nlohmann::json& event) {
                         if (server) server->publish(event);
                     },
-                    config_file, state_dir, {}};
+                    config_file, state_dir, {}, nullptr};
     std::unique_ptr<Role> role;
+    bool dynamic_keying = false;
+    for (const conf::Binding* b : model.bindings()) dynamic_keying |= b->keying.method == conf::KeyingMethod::ikev2;
+    std::unique_ptr<adapters::IkebridgeChannel> keying;
+    if (dynamic_keying) {
+        keying = std::make_unique<adapters::IkebridgeChannel>(
+            io, ikebridged_socket,
+            adapters::IkebridgeChannel::Callbacks{
+                [&](const nlohmann::json& s) {
+                    log_info("MOB_KEYING_CONNECTED", "ikebridged answered; can move IKE endpoints: " +
+                                                         std::string(s.value("can-move-ike-endpoints", false) ? "yes" : "no"));
+                    if (role) role->on_keying_status(s);
+                },
+                [&](const nlohmann::json& e) {
+                    if (role) role->on_keying_event(e);
+                },
+                [&] {
+                    log_warning("MOB_KEYING_LOST", "the channel to ikebridged closed; reconnecting");
+                    runtime.count("keying.channel-lost");
+                    if (role) role->on_keying_lost();
+                }});
+        runtime.keying = keying.get();
+    }
     if (model.role == conf::Role::home_agent)
         role = std::make_unique<HomeAgent>(runtime, model);
     else
@@ -161,6 +185,7 @@ int main(int argc, char** argv) {
         stopping = true;
         log_info("MOB_STOPPING", "removing the kernel state of this daemon");
         if (server) server->close();
+        if (keying) keying->stop();
         role->stop([&] {
             signals.cancel();
             log_info("MOB_STOPPED", "the kernel is as it was found");
@@ -198,6 +223,12 @@ int main(int argc, char** argv) {
         }
         log_info("MOB_STARTED", std::string(conf::to_string(model.role)) + " from " + config_file.string() +
                                     ", control socket " + socket_path.string());
+        // IKEv2 keying (RFC 4877): the SAs come from ikebridged; the channel
+        // to it is opened once the role can take its answers.
+        if (keying) {
+            log_info("MOB_KEYING_CHANNEL", "ikebridged at " + ikebridged_socket);
+            keying->start();
+        }
     });
     io.run();
     return failed ? 1 : 0;

@@ -228,6 +228,10 @@ void MobileNode::run(binding::Actions actions) {
             report(*r);
         } else if (const auto* d = std::get_if<binding::DropMessage>(&a)) {
             rt_.count("drop." + std::string(d->reason));
+        } else if (std::holds_alternative<binding::ReestablishIkeSa>(a)) {
+            // K not in effect: the IKE SA cannot follow the care-of
+            // address (RFC 4877 sec. 7.4); the BU waits for the new SAs.
+            request_security_associations(true);
         }
     }
     if (!kernel_work) return;
@@ -265,6 +269,9 @@ void MobileNode::report(const binding::Report& r) {
     std::string text = r.home_address.to_string();
     if (r.status) text += " status " + std::to_string(static_cast<int>(*r.status));
     log_info(report_log_id(r.kind), text);
+    // A BU waits for the SAs (RFC 4877 sec. 4.3): ask ikebridged for them.
+    if (r.kind == binding::ReportKind::waiting_for_security_associations && !keying_sas_ready_)
+        request_security_associations(false);
     rt_.publish(nlohmann::json{{"kind", to_string(r.kind)}, {"home-address", r.home_address.to_string()},
                                {"binding-id", r.binding_id}});
     if (r.kind == binding::ReportKind::registered && handover_) finish_handover();
@@ -289,6 +296,68 @@ void MobileNode::finish_handover() {
                                {"ba-received-ms", h.ba_received ? ms_between(h.detected, *h.ba_received) : -1}});
 }
 
+void MobileNode::request_security_associations(bool reestablish) {
+    if (!rt_.keying || stopping_) return;
+    if (keying_request_pending_ && !reestablish) return;
+    if (!rt_.keying->subscribed()) return;   // asked again once the channel is up (on_keying_status)
+    const auto m = detector_->status();
+    const net::Ipv6Address from =
+        m.at_home || !m.care_of_address ? list_.config().home_address : *m.care_of_address;
+    keying_request_pending_ = true;
+    if (reestablish) keying_sas_ready_ = false;
+    const std::string command = reestablish ? "ike-reestablish" : "ike-initiate";
+    rt_.count("keying." + command);
+    log_info("MOB_KEYING_REQUEST", command + " from " + from.to_string());
+    rt_.keying->request(command, nlohmann::json{{"care-of-address", from.to_string()}},
+                        [this, command](std::optional<control::Answer> a) {
+                            if (a && a->result == control::ResultCode::ok) return;
+                            keying_request_pending_ = false;
+                            rt_.count("keying.request-failed");
+                            log_warning("MOB_KEYING_REQUEST_FAILED",
+                                        command + ": " + (a ? a->text : std::string("ikebridged unreachable")));
+                        });
+}
+
+void MobileNode::security_associations_ready() {
+    keying_request_pending_ = false;
+    keying_sas_ready_ = true;
+    log_info("MOB_SAS_READY", list_.config().home_address.to_string());
+    run(list_.handle(binding::SecurityAssociationsReady{}, monotonic_now()));
+}
+
+void MobileNode::on_keying_status(const nlohmann::json& status) {
+    if (stopping_) return;
+    const std::string hoa = list_.config().home_address.to_string();
+    for (const auto& c : status.value("connections", nlohmann::json::array())) {
+        if (c.value("home-address", "") != hoa) continue;
+        if (c.value("ready", false)) return security_associations_ready();
+    }
+    // Not (or no longer) keyed: a restarted ikebridged holds no SA.
+    keying_sas_ready_ = false;
+    keying_request_pending_ = false;
+    if (list_.held_binding_updates() > 0 || !list_.entries().empty()) request_security_associations(false);
+}
+
+void MobileNode::on_keying_event(const nlohmann::json& event) {
+    if (stopping_ || event.value("home-address", "") != list_.config().home_address.to_string()) return;
+    const std::string kind = event.value("event", "");
+    if (kind == "sas-ready") {
+        security_associations_ready();
+    } else if (kind == "sas-down") {
+        rt_.count("keying.sas-down");
+        log_warning("MOB_SAS_DOWN", list_.config().home_address.to_string());
+        keying_sas_ready_ = false;
+        // Lost outside a re-establishment we asked for (the home agent went
+        // away, a CHILD_SA expired): bring them up again.
+        if (!keying_request_pending_) request_security_associations(false);
+    }
+}
+
+void MobileNode::on_keying_lost() {
+    keying_request_pending_ = false;
+    keying_sas_ready_ = false;
+}
+
 nlohmann::json MobileNode::status() const {
     auto m = detector_->status();
     return nlohmann::json{{"role", std::string(conf::to_string(model_.role))},
@@ -296,7 +365,9 @@ nlohmann::json MobileNode::status() const {
                           {"at-home", m.at_home},
                           {"care-of-address", m.care_of_address ? m.care_of_address->to_string() : ""},
                           {"interface", m.interface},
-                          {"kernel-objects", executor_ ? executor_->installed().size() : 0}};
+                          {"kernel-objects", executor_ ? executor_->installed().size() : 0},
+                          {"keying", rt_.keying ? (keying_sas_ready_ ? "ready" : (rt_.keying->subscribed() ? "waiting" : "ikebridged unreachable"))
+                                                : "static"}};
 }
 
 nlohmann::json MobileNode::bindings() const {

@@ -33,8 +33,16 @@ public:
     void stop(std::function<void()> done) override;
     nlohmann::json status() const override;
     nlohmann::json bindings() const override;
+    void on_keying_status(const nlohmann::json& status) override;
+    void on_keying_event(const nlohmann::json& event) override;
+    void on_keying_lost() override;
 
 private:
+    // Asks ikebridged for the SAs from the current care-of address (the
+    // home address at home): ike-initiate, or ike-reestablish with K
+    // cleared (RFC 4877 sec. 7.4). One request at a time.
+    void request_security_associations(bool reestablish);
+    void security_associations_ready();
     void on_kernel_event(const kernel::KernelEvent& event) override;
     void on_movement(const movement::MovementInput& input);
     void on_message(const adapters::ReceivedMobilityHeader& m);
@@ -68,6 +76,8 @@ private:
     std::map<std::string, std::string> linkdown_before_;
     bool started_ = false;
     bool stopping_ = false;
+    bool keying_request_pending_ = false;   // until sas-ready, a failure, or the channel lost
+    bool keying_sas_ready_ = false;          // as ikebridged last said
 };
 
 }  // namespace nemokey::mobility::daemon

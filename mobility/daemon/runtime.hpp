@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conf/model.hpp"
+#include "mobility/adapters/keying/ikebridge_channel.hpp"
 #include "mobility/adapters/netlink/netlink_kernel.hpp"
 #include "mobility/adapters/socket/mh_socket.hpp"
 #include "mobility/daemon/control/envelope.hpp"
@@ -29,6 +30,8 @@ struct Runtime {
     std::filesystem::path config_file;
     std::filesystem::path state_dir;                       // snapshots
     std::map<std::string, uint64_t> counters;              // by name, e.g. "drop.bu-unprotected"
+    // The channel to ikebridged under IKEv2 keying (RFC 4877), else null.
+    adapters::IkebridgeChannel* keying = nullptr;
 
     void count(const std::string& name, uint64_t n = 1) { counters[name] += n; }
 };
@@ -42,6 +45,19 @@ public:
     virtual void stop(std::function<void()> done) = 0;
     virtual nlohmann::json status() const = 0;
     virtual nlohmann::json bindings() const = 0;
+    // From ikebridged (IKEv2 keying): its whole state after every
+    // (re)connection, then its events; the channel lost.
+    virtual void on_keying_status(const nlohmann::json&) {}
+    virtual void on_keying_event(const nlohmann::json&) {}
+    virtual void on_keying_lost() {}
 };
+
+// "fqdn:mr1.example.net" (ikebridged's peer identity) -> "mr1.example.net",
+// the configuration's identity value.
+inline std::string identity_value(const std::string& peer_id) {
+    for (const char* prefix : {"fqdn:", "email:"})
+        if (peer_id.rfind(prefix, 0) == 0) return peer_id.substr(std::char_traits<char>::length(prefix));
+    return peer_id;
+}
 
 }  // namespace nemokey::mobility::daemon
