@@ -244,7 +244,7 @@ static bool listener_narrow(listener_t *this, ike_sa_t *ike_sa, child_sa_t *chil
     struct nk_charon_authorization request = { 0 };
     struct nk_charon_ts selectors[32];
     char peer[256], why[256] = "";
-    enumerator_t *enumerator;
+    enumerator_t *enumerator, *auths;
     traffic_selector_t *ts;
     auth_cfg_t *auth;
     certificate_t *cert = NULL;
@@ -271,11 +271,14 @@ static bool listener_narrow(listener_t *this, ike_sa_t *ike_sa, child_sa_t *chil
 
     if (ok)
     {
-        auth = ike_sa->get_auth_cfg(ike_sa, FALSE);
-        if (auth)
+        /* The completed authentication rounds of the peer (the current
+         * round's config is emptied once it succeeded). */
+        auths = ike_sa->create_auth_cfg_enumerator(ike_sa, FALSE);
+        while (!cert && auths->enumerate(auths, &auth))
         {
             cert = auth->get(auth, AUTH_RULE_SUBJECT_CERT);
         }
+        auths->destroy(auths);
         if (cert && !cert->get_encoding(cert, CERT_ASN1_DER, &der))
         {
             der = chunk_empty;

@@ -68,13 +68,13 @@ home-test = false
 EOC
 }
 
-# mobilityd_start NS NAME CONFIG: starts mobilityd in NS in the background
+# mobilityd_start NS NAME CONFIG [ARGS...]: starts mobilityd in NS in the background
 # (log in $NK_OUT/NAME.log, socket /run/nemokey/NAME.sock) and waits until
 # its control socket answers (status-get), at most 20 s.
 mobilityd_start() {
-  local ns=$1 name=$2 config=$3 i
+  local ns=$1 name=$2 config=$3 i; shift 3
   ip netns exec "$ns" "$NK_BUILD/mobility/daemon/mobilityd" --config "$config" \
-    --socket "/run/nemokey/$name.sock" --state-dir "$NK_OUT/state-$name" --debug \
+    --socket "/run/nemokey/$name.sock" --state-dir "$NK_OUT/state-$name" --debug "$@" \
     >>"$NK_OUT/$name.log" 2>&1 &
   eval "PID_$name=$!"
   for i in $(seq 1 200); do
