@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "conf/parser.hpp"
+#include "ikebridge/adapters/kernel/stale_sas.hpp"
 #include "ikebridge/core/authorization.hpp"
 #include "ikebridge/daemon/bridge.hpp"
 #include "ikebridge/daemon/log.hpp"
@@ -274,7 +276,10 @@ int main(int argc, char** argv) {
             bridge.register_commands(commands);
             std::filesystem::create_directories(socket_path.parent_path(), ec);
             server = std::make_unique<mobility::adapters::ControlServer>(io, socket_path, commands);
-            bridge.load([&](bool ok, std::string error) {
+            std::set<uint32_t> reqids;
+            for (const auto& c : plan.connections)
+                for (const auto& child : c.children) reqids.insert(child.reqid);
+            auto load = [&] { bridge.load([&](bool ok, std::string error) {
                 if (!ok) {
                     ikebridge::log_error("IKE_LOAD_FAILED", error);
                     rc = 1;
@@ -291,6 +296,14 @@ int main(int argc, char** argv) {
                 }
                 ikebridge::log_info("IKE_READY", std::to_string(plan.connections.size()) +
                                                      " connection(s) loaded; channel " + socket_path.string());
+            }); };
+            // SAs a killed ikebridged left behind go before the new ones come.
+            ikebridge::adapters::sweep_stale_sas(io, reqids, [&, load](ikebridge::adapters::SweepResult r) {
+                if (!r.ok) ikebridge::log_error("IKE_STALE_SAS", r.error);
+                if (r.deleted)
+                    ikebridge::log_info("IKE_STALE_SAS", std::to_string(r.deleted) +
+                                                             " SA(s) of a previous ikebridged removed");
+                load();
             });
         }
         io.run();

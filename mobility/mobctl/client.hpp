@@ -17,6 +17,8 @@ namespace nemokey::mobctl {
 
 inline constexpr std::string_view default_mobilityd_socket = "/run/nemokey/mobilityd.sock";
 inline constexpr std::string_view mobilityd_socket_env = "NEMOKEY_MOBILITYD_SOCKET";
+inline constexpr std::string_view default_ikebridged_socket = "/run/nemokey/ikebridged.sock";
+inline constexpr std::string_view ikebridged_socket_env = "NEMOKEY_IKEBRIDGED_SOCKET";
 inline constexpr std::chrono::milliseconds client_timeout{5000};
 
 // The daemon could not be reached or did not answer: one sentence naming

@@ -36,6 +36,7 @@ constexpr Command table[] = {
     {"reload", "", "make mobilityd reload its configuration (refused whole if invalid)", reload},
     {"trigger", "INTERFACE link-going-down|link-up", "a link-layer trigger for movement detection", trigger},
     {"counters", "", "mobilityd's counters", counters},
+    {"ike", "status|counters [--ike-socket PATH]", "ikebridged's IKE/CHILD SAs per home address, or its counters", ike},
     {"help", "", "show this text", help},
 };
 
@@ -52,7 +53,8 @@ void print_usage(bool to_stderr) {
     }
     std::fprintf(out,
                  "\n--socket PATH: mobilityd's control socket (default $NEMOKEY_MOBILITYD_SOCKET,\n"
-                 "else /run/nemokey/mobilityd.sock). --json: the daemon's answer as JSON.\n"
+                 "else /run/nemokey/mobilityd.sock). --ike-socket PATH: ikebridged's (default\n"
+                 "$NEMOKEY_IKEBRIDGED_SOCKET, else /run/nemokey/ikebridged.sock). --json: the answer as JSON.\n"
                  "\nExit codes: 0 ok, 1 failure (e.g. invalid configuration), 2 usage error,\n"
                  "3 nothing matched, 4 daemon unreachable.\n");
 }

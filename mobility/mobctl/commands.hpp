@@ -46,6 +46,7 @@ int events(GlobalOptions& options, std::span<const std::string_view> args);
 int reload(GlobalOptions& options, std::span<const std::string_view> args);
 int trigger(GlobalOptions& options, std::span<const std::string_view> args);
 int counters(GlobalOptions& options, std::span<const std::string_view> args);
+int ike(GlobalOptions& options, std::span<const std::string_view> args);
 int config_show(GlobalOptions& options, std::span<const std::string_view> args);
 
 }  // namespace nemokey::mobctl

@@ -5,6 +5,7 @@
 // exit code (0 ok, 1 error, 2 unsupported, 3 empty); 4 when it cannot be
 // reached.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -251,6 +252,47 @@ int config_show(GlobalOptions& options, std::span<const std::string_view> args) 
         print_text(text->get<std::string>());
     else if (auto config = args_json.find("config"); config != args_json.end())
         std::printf("%s\n", pretty(*config).c_str());
+    else
+        print_text(ctl::render_tree(args_json));
+    return exit_ok;
+}
+
+// "mobctl ike status|counters": ikebridged's channel (its IKE and CHILD
+// SAs per home address, IKE exchanges by type), same envelope.
+int ike(GlobalOptions& options, std::span<const std::string_view> args) {
+    const char* env = std::getenv(std::string(ikebridged_socket_env).c_str());
+    GlobalOptions ike_options = options;
+    ike_options.socket = env && *env ? env : std::string(default_ikebridged_socket);
+    std::vector<std::string_view> rest;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--ike-socket") {
+            if (i + 1 >= args.size()) {
+                std::fprintf(stderr, "mobctl ike: '--ike-socket' needs a PATH\n");
+                return exit_usage;
+            }
+            ike_options.socket = std::string(args[++i]);
+        } else if (args[i].starts_with("--ike-socket=")) {
+            ike_options.socket = std::string(args[i].substr(13));
+        } else {
+            rest.push_back(args[i]);
+        }
+    }
+    std::vector<std::string_view> words;
+    GlobalOptions ignored_socket = ike_options;
+    if (!take_options("ike", ignored_socket, rest, words)) return exit_usage;
+    ike_options.json = ignored_socket.json;
+    const std::string_view what = words.empty() ? "status" : words[0];
+    if (words.size() > 1 || (what != "status" && what != "counters")) {
+        std::fprintf(stderr, "mobctl ike: expected 'status' or 'counters'\n");
+        return exit_usage;
+    }
+    ctl::Answer a;
+    int code = exit_ok;
+    const std::string command = what == "status" ? "status-get" : "counters-get";
+    if (!ask_daemon("ike", ike_options, ctl::Request{command, json::object()}, a, code)) return code;
+    const json args_json = arguments_of(a);
+    if (ike_options.json)
+        std::printf("%s\n", pretty(args_json).c_str());
     else
         print_text(ctl::render_tree(args_json));
     return exit_ok;

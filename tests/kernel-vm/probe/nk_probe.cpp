@@ -3,7 +3,8 @@
 //                    SADB_REGISTER for ESP and checks the kernel's answer
 //                    (the supported-algorithm extensions).
 //   nk_probe capture DEV FILE MS
-//                    captures every frame on DEV for MS milliseconds into a
+//                    captures every frame on DEV for MS milliseconds (SIGTERM
+//                    ends it early, the file complete) into a
 //                    pcap FILE (link type Ethernet) and prints the count; the
 //                    passive observer of the topology uses it.
 //   nk_probe wait-coa DEV MS [PREFIX/LEN]
@@ -21,6 +22,7 @@
 //                    came up, else -1), S: when the address first appeared
 //                    (tentative), -1 if it was there at the start.
 // Exit 0 when the check holds, 1 with a reason otherwise.
+#include <csignal>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -103,7 +105,12 @@ struct PcapRecord {
     uint32_t sec, usec, caplen, len;
 };
 
+volatile sig_atomic_t capture_stop = 0;
+extern "C" void on_capture_stop(int) { capture_stop = 1; }
+
+// SIGTERM ends the capture early, with the file complete.
 int capture(const char* dev, const char* file, long ms) {
+    signal(SIGTERM, on_capture_stop);
     int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     if (fd < 0) {
         std::printf("capture: socket(AF_PACKET) failed: %s\n", std::strerror(errno));
@@ -140,7 +147,7 @@ int capture(const char* dev, const char* file, long ms) {
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now()).count();
-        if (left <= 0) break;
+        if (left <= 0 || capture_stop) break;
         pollfd p{fd, POLLIN, 0};
         if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
         ssize_t n = recv(fd, frame, sizeof frame, 0);

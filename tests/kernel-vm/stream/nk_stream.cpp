@@ -9,7 +9,7 @@
 //       kernel). Send errors (no route during a handover) are counted, the
 //       stream goes on.
 //   nk_stream receive --port P [--expect-ms D] [--linger-ms L] [--count N]
-//                     [--bind ADDR] [--json]
+//                     [--bind ADDR] [--gap-ms G] [--json]
 //       prints "receive: listening on port P" once the socket is bound, then
 //       receives for at most D ms (default 10000) after that line, or until
 //       the stream's last packet has arrived and L ms (default 200) passed
@@ -23,6 +23,10 @@
 //         number of the first packet after that gap: the first on the new
 //         path), first_ms, last_ms, delay_avg_ms, delay_max_ms (one-way),
 //         foreign (datagrams of another stream or not ours);
+//       with --gap-ms G, every gap between consecutive arrivals longer than
+//       G ms as a line "gap AT_MS LENGTH_MS LOST" (AT_MS: CLOCK_MONOTONIC
+//       arrival of the packet after it; LOST: sequence numbers skipped),
+//       one per handover of a long run ("gaps" in --json: [[at, length, lost]]);
 //       with --json the same keys as one JSON object on one line.
 // Both exit 0 when they ran (the scenario judges the figures), 2 on bad
 // usage, 1 when a socket cannot be set up.
@@ -105,6 +109,7 @@ struct Options {
     long expect_ms = 10000;
     long linger_ms = 200;
     long count = -1;
+    long gap_ms = 0;   // 0: no per-gap lines
     size_t size = 64;
     bool json = false;
 };
@@ -138,6 +143,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         else if (a == "--duration-ms") ok = parse_long(v, 1, 3600000, o.duration_ms);
         else if (a == "--expect-ms") ok = parse_long(v, 1, 3600000, o.expect_ms);
         else if (a == "--linger-ms") ok = parse_long(v, 0, 3600000, o.linger_ms);
+        else if (a == "--gap-ms") ok = parse_long(v, 1, 3600000, o.gap_ms);
         else if (a == "--count") ok = parse_long(v, 0, 100000000, o.count);
         else if (a == "--size") { ok = parse_long(v, long(kHeaderSize), 65000, n); o.size = size_t(n); }
         else {
@@ -238,6 +244,11 @@ struct Result {
     uint64_t after_gap_ns = 0;  // arrival of the first packet after the longest gap
     uint32_t after_gap_seq = 0;
     uint64_t delay_sum_ns = 0, delay_max_ns = 0;
+    struct Gap {
+        uint64_t at_ns, length_ns;
+        long lost;
+    };
+    std::vector<Gap> gaps;   // those longer than --gap-ms
 };
 
 void print_result(const Result& r, bool json) {
@@ -246,11 +257,14 @@ void print_result(const Result& r, bool json) {
         std::printf("{\"received\":%llu,\"expected\":%ld,\"lost\":%ld,\"duplicates\":%llu,"
                     "\"reordered\":%llu,\"longest_gap_ms\":%.3f,\"first_after_gap_ms\":%.3f,"
                     "\"first_after_gap_seq\":%u,\"first_ms\":%.3f,\"last_ms\":%.3f,"
-                    "\"delay_avg_ms\":%.3f,\"delay_max_ms\":%.3f,\"foreign\":%llu}\n",
+                    "\"delay_avg_ms\":%.3f,\"delay_max_ms\":%.3f,\"foreign\":%llu,\"gaps\":[",
                     (unsigned long long)r.received, r.expected, r.lost,
                     (unsigned long long)r.duplicates, (unsigned long long)r.reordered,
                     ms(r.longest_gap_ns), ms(r.after_gap_ns), r.after_gap_seq, ms(r.first_ns),
                     ms(r.last_ns), avg_delay, ms(r.delay_max_ns), (unsigned long long)r.foreign);
+        for (size_t i = 0; i < r.gaps.size(); ++i)
+            std::printf("%s[%.3f,%.3f,%ld]", i ? "," : "", ms(r.gaps[i].at_ns), ms(r.gaps[i].length_ns), r.gaps[i].lost);
+        std::printf("]}\n");
         return;
     }
     std::printf("received %llu\n", (unsigned long long)r.received);
@@ -266,6 +280,7 @@ void print_result(const Result& r, bool json) {
     std::printf("delay_avg_ms %.3f\n", avg_delay);
     std::printf("delay_max_ms %.3f\n", ms(r.delay_max_ns));
     std::printf("foreign %llu\n", (unsigned long long)r.foreign);
+    for (const auto& g : r.gaps) std::printf("gap %.3f %.3f %ld\n", ms(g.at_ns), ms(g.length_ns), g.lost);
 }
 
 int run_receive(const Options& o) {
@@ -344,6 +359,8 @@ int run_receive(const Options& o) {
         if (r.received > 0) {
             if (pk.seq < max_seq) ++r.reordered;
             const uint64_t gap = at - r.last_ns;
+            if (o.gap_ms > 0 && gap > uint64_t(o.gap_ms) * 1000000)
+                r.gaps.push_back({at, gap, pk.seq > max_seq ? long(pk.seq - max_seq - 1) : 0});
             if (gap > r.longest_gap_ns) {
                 r.longest_gap_ns = gap;
                 r.after_gap_ns = at;

@@ -7,7 +7,7 @@
 # connections derived from it are loaded (swanctl --list-conns shows them),
 # the channel to mobilityd answers status-get, a broken configuration is
 # one sentence and exit 1.
-#   embedded_charon_test.sh PATH/TO/ikebridged PATH/TO/mobcert
+#   embedded_charon_test.sh PATH/TO/ikebridged PATH/TO/mobcert PATH/TO/mobctl
 set -uo pipefail
 # Its own network namespace: the kernel state compared before and after is
 # this test's alone, whatever else runs on the machine (another charon's
@@ -17,7 +17,8 @@ if [[ -z ${NK_OWN_NETNS:-} ]]; then
 fi
 ip link set lo up
 daemon=${1:?usage: embedded_charon_test.sh IKEBRIDGED MOBCERT}
-mobcert=${2:?usage: embedded_charon_test.sh IKEBRIDGED MOBCERT}
+mobcert=${2:?usage: embedded_charon_test.sh IKEBRIDGED MOBCERT MOBCTL}
+mobctl=${3:?usage: embedded_charon_test.sh IKEBRIDGED MOBCERT MOBCTL}
 work=$(mktemp -d)
 trap 'pkill -KILL -f "$work/vici" 2>/dev/null; rm -rf "$work"' EXIT
 source "$(dirname "$0")/../../lib/check.sh"
@@ -107,6 +108,13 @@ print(a["result"], a["arguments"]["can-move-ike-endpoints"], a["arguments"]["con
 EOP
 )
 check "configured: status-get over the channel ($status)" test "$status" = "0 True mr1.example.net False"
+shown=$("$mobctl" ike status --ike-socket "$work/ctl" 2>&1)
+check "configured: mobctl ike status shows the connection" grep -q 'mr1.example.net' <<<"$shown"
+shown=$(NEMOKEY_IKEBRIDGED_SOCKET=$work/ctl "$mobctl" --json ike counters 2>&1)
+check "configured: mobctl ike counters answers (JSON, socket from the environment)" \
+  python3 -c 'import json,sys; json.loads(sys.argv[1])' "$shown"
+"$mobctl" ike status --ike-socket "$work/nothing" >/dev/null 2>&1; rc=$?
+check "configured: mobctl ike without ikebridged: exit 4 (got $rc)" test "$rc" = 4
 kill -TERM "$pid"; wait "$pid"; rc=$?
 check "configured: SIGTERM gives exit 0 (got $rc)" test "$rc" = 0
 check "configured: channel socket removed" test ! -e "$work/ctl"
