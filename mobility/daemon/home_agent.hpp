@@ -42,6 +42,7 @@ private:
     void report(const binding::Report& r);
     void snapshot();
     bool load_data_plane(std::string& error);
+    void warn_unprotected();
     control::Answer reload();
 
     Runtime& rt_;
@@ -59,6 +60,9 @@ private:
     std::optional<std::string> proxy_ndp_before_;
     bool stopping_ = false;
     RateLimit binding_error_limit_{10, 10};
+    // Repeats MOB_BENCHMARK_UNPROTECTED while BUs are taken without ESP.
+    boost::asio::steady_timer unprotected_warning_;
+    static constexpr std::chrono::seconds unprotected_warning_every{10};
 };
 
 }  // namespace nemokey::mobility::daemon

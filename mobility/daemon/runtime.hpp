@@ -29,6 +29,9 @@ struct Runtime {
     std::filesystem::path config_file;
     std::filesystem::path state_dir;                       // snapshots
     std::map<std::string, uint64_t> counters;              // by name, e.g. "drop.bu-unprotected"
+    // Load benchmarks only: --benchmark-unprotected-bus with [benchmark]
+    // unprotected-binding-updates = true (main.cpp checks both).
+    bool benchmark_unprotected_bus = false;
 
     void count(const std::string& name, uint64_t n = 1) { counters[name] += n; }
 };

@@ -16,7 +16,8 @@
 //   sec. 9.3.1), sub inbound policies for MH and ESP with the optional hao
 //   template (ESP: xfrm_interface checks policy before decrypting), and a
 //   block policy for every other MH to the home agent (a BU without its
-//   node's ESP SA never reaches the socket).
+//   node's ESP SA never reaches the socket). With unprotected_signalling
+//   (benchmarks only) no block policy, no ESP policy and no SA at all.
 // Home agent, per configured node: its static SAs and the main policies of
 //   its SPD entries that need no care-of address (inbound without an MH
 //   type selector: Linux 6.1 reads the type at a wrong offset, note F3).
@@ -74,6 +75,11 @@ struct HomeAgentDataPlane {
     // static keying, its complete SAs (keys read by the daemon).
     std::map<net::Ipv6Address, std::vector<conf::SpdEntry>> spd;
     std::map<net::Ipv6Address, std::vector<kernel::Sa>> static_sas;
+    // Load benchmarks only ([benchmark] unprotected-binding-updates with
+    // mobilityd --benchmark-unprotected-bus): no ESP main policies, SAs or
+    // block policy, so BUs arrive without ESP (RFC 6275 sec. 5.1 requires
+    // it); the route-optimisation states and sub policies stay.
+    bool unprotected_signalling = false;
 };
 
 struct MobileDataPlane {
