@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <boost/asio/post.hpp>
+
 #include "conf/parser.hpp"
 #include "conf/reload.hpp"
 #include "mobility/adapters/file/atomic_file.hpp"
@@ -266,7 +268,14 @@ void HomeAgent::run(binding::Actions actions) {
     executor_->execute(actions, [this](uint64_t operation, bool ok) {
         if (!ok) rt_.count("kernel.commit-failed");
         run(cache_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
-        snapshot();
+        // One snapshot for all the outcomes of a batch (they arrive in one
+        // go): written once they are handled.
+        if (snapshot_pending_) return;
+        snapshot_pending_ = true;
+        boost::asio::post(rt_.io, [this] {
+            snapshot_pending_ = false;
+            snapshot();
+        });
     });
 }
 

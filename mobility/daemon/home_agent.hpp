@@ -59,6 +59,7 @@ private:
     // net.ipv6.conf.<home link>.proxy_ndp as found, restored at stop.
     std::optional<std::string> proxy_ndp_before_;
     bool stopping_ = false;
+    bool snapshot_pending_ = false;
     RateLimit binding_error_limit_{10, 10};
     // Repeats MOB_BENCHMARK_UNPROTECTED while BUs are taken without ESP.
     boost::asio::steady_timer unprotected_warning_;
