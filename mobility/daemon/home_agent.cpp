@@ -44,7 +44,7 @@ HomeAgent::HomeAgent(Runtime& runtime, conf::Model model)
       cache_(core_.binding_cache, authorizer_),
       timers_(runtime.io, [this](const binding::TimerKey& k) {
           run(cache_.handle(binding::TimerExpired{k}, monotonic_now()));
-          snapshot();
+          snapshot_soon();
       }),
       started_at_(monotonic_now()),
       unprotected_warning_(runtime.io) {
@@ -268,14 +268,7 @@ void HomeAgent::run(binding::Actions actions) {
     executor_->execute(actions, [this](uint64_t operation, bool ok) {
         if (!ok) rt_.count("kernel.commit-failed");
         run(cache_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
-        // One snapshot for all the outcomes of a batch (they arrive in one
-        // go): written once they are handled.
-        if (snapshot_pending_) return;
-        snapshot_pending_ = true;
-        boost::asio::post(rt_.io, [this] {
-            snapshot_pending_ = false;
-            snapshot();
-        });
+        snapshot_soon();
     });
 }
 
@@ -348,6 +341,17 @@ void HomeAgent::report(const binding::Report& r) {
     log_info(report_log_id(r.kind), text);
     rt_.publish(nlohmann::json{{"kind", to_string(r.kind)}, {"home-address", r.home_address.to_string()},
                                {"binding-id", r.binding_id}});
+}
+
+// One snapshot for everything handled in one go (the outcomes of a batch,
+// timers that fired together): encoded once they are all handled.
+void HomeAgent::snapshot_soon() {
+    if (snapshot_pending_) return;
+    snapshot_pending_ = true;
+    boost::asio::post(rt_.io, [this] {
+        snapshot_pending_ = false;
+        snapshot();
+    });
 }
 
 void HomeAgent::snapshot() {

@@ -41,6 +41,7 @@ private:
     void detect_duplicate(const binding::PerformDuplicateAddressDetection& d);
     void report(const binding::Report& r);
     void snapshot();
+    void snapshot_soon();
     bool load_data_plane(std::string& error);
     void warn_unprotected();
     control::Answer reload();
