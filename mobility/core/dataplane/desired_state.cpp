@@ -325,6 +325,16 @@ KernelObjects desired_state(const binding::BindingUpdateList& list, const Mobile
     t.local = IpAddress{installed ? *installed : signalling_coa};
     t.remote = IpAddress{ha};
     k.tunnels.emplace(t.name, t);
+    // The home agent moves its route to the new care-of address when it
+    // accepts the BU, before its BA leaves: a tunnel with no local address
+    // (Linux: per-packet capability) takes what arrives from the home agent
+    // at any of our addresses that the tunnel above does not, so nothing
+    // sent there meanwhile is lost. Nothing is routed into it.
+    Tunnel receive;
+    receive.name = plane.receive_tunnel_device;
+    receive.kind = TunnelKind::ip6ip6;
+    receive.remote = IpAddress{ha};
+    k.tunnels.emplace(receive.name, receive);
     Address a;
     a.id = AddressId{plane.tunnel_device, host(hoa)};
     a.home_address = true;   // RFC 6275 sec. 11.3.1 source selection; no DAD away from home

@@ -43,8 +43,10 @@
 //   and their sub policies (BU out, BA and ESP in); an ip6ip6 tunnel from
 //   the care-of address to the home agent holding the home address
 //   (home-address flag, no DAD: the kernel accepts a type 2 routing header
-//   only for a home address, and the first BU leaves from it); the
-//   tunnel-mode SPD entries with the care-of address.
+//   only for a home address, and the first BU leaves from it); a second,
+//   receive-only ip6ip6 tunnel from the home agent to any local address
+//   (what the home agent sends to the new care-of address before the BA
+//   arrives); the tunnel-mode SPD entries with the care-of address.
 // Mobile node / router, once a binding is installed: rules sending traffic
 //   from the home address and the mobile network prefixes to a table whose
 //   default route is the tunnel.
@@ -84,6 +86,9 @@ struct HomeAgentDataPlane {
 
 struct MobileDataPlane {
     std::string tunnel_device = "nk-mn0";
+    // Receive only, local address any: packets the home agent tunnels to a
+    // care-of address the tunnel above is not at (yet), see desired_state.
+    std::string receive_tunnel_device = "nk-mn1";
     uint32_t route_table = 200;
     uint32_t rule_priority = 0x4e00;   // within marks::rule_priority_min..max
     std::vector<net::Prefix> mobile_network_prefixes;   // source rules (mobile router)

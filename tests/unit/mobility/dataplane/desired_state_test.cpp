@@ -153,8 +153,11 @@ TEST(DesiredState, MobileNodeAwayHasTunnelHomeAddressRuleAndRoute) {
     settle(bul, bul.handle(binding::BindingAcknowledgementReceived{c.home_agent_address, ba, true},
                            binding::TimePoint{}), binding::TimePoint{});
     k = desired_state(bul, plane);
-    ASSERT_EQ(k.tunnels.size(), 1u);
-    EXPECT_EQ(k.tunnels.begin()->second.local, IpAddress{coa});
+    ASSERT_EQ(k.tunnels.size(), 2u);
+    EXPECT_EQ(k.tunnels.at("nk-mn0").local, IpAddress{coa});
+    // The receive-only tunnel: from the home agent to any local address.
+    EXPECT_FALSE(k.tunnels.at("nk-mn1").local);
+    EXPECT_EQ(k.tunnels.at("nk-mn1").remote, IpAddress{c.home_agent_address});
     ASSERT_EQ(k.addresses.size(), 1u);
     EXPECT_TRUE(k.addresses.begin()->second.home_address);
     EXPECT_TRUE(k.addresses.begin()->second.nodad);
@@ -280,8 +283,11 @@ TEST(DesiredState, MobileNodeHasItsHomeAddressAndRouteOptimisationWhileRegisteri
     // only for a home address, so it is there before the first BA.
     ASSERT_EQ(k.addresses.size(), 1u);
     EXPECT_TRUE(k.addresses.begin()->second.home_address);
-    ASSERT_EQ(k.tunnels.size(), 1u);
-    EXPECT_EQ(k.tunnels.begin()->second.local, IpAddress{coa});
+    ASSERT_EQ(k.tunnels.size(), 2u);
+    EXPECT_EQ(k.tunnels.at("nk-mn0").local, IpAddress{coa});
+    // The receive-only tunnel: from the home agent to any local address.
+    EXPECT_FALSE(k.tunnels.at("nk-mn1").local);
+    EXPECT_EQ(k.tunnels.at("nk-mn1").remote, IpAddress{c.home_agent_address});
     EXPECT_TRUE(k.rules.empty()) << "no traffic is steered into the tunnel before the binding";
     EXPECT_TRUE(k.routes.empty());
     const Prefix h = prefix("2001:db8:1::100/128"), a = prefix("2001:db8:1::1/128");
