@@ -24,22 +24,31 @@ namespace asio = boost::asio;
 namespace {
 
 // Passes an IPv6 packet (offsets from the network header: SOCK_DGRAM) whose
-// next header is 41 or 50 and whose destination is `coa`.
+// next header is 41 or 50, directly or after one Destination Options header
+// (the Tunnel Encapsulation Limit option of RFC 2473 sec. 4.1.1, which the
+// home agent's external tunnel adds: drafts-notes/kernel-contract.md), and
+// whose destination is `coa`.
 std::vector<sock_filter> tunnel_to(const net::Ipv6Address& coa) {
     std::vector<sock_filter> f;
-    constexpr uint8_t reject = 12;   // index of "ret 0"
+    constexpr uint8_t destination = 7;   // index of the first address load
+    constexpr uint8_t reject = 16;       // index of "ret 0"
     auto at = [&] { return static_cast<uint8_t>(f.size()); };
-    f.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6));                        // 0: next header
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_IPV6, 1, 0));      // 1
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ESP, 0, static_cast<uint8_t>(reject - at() - 1)));   // 2
-    for (int word = 0; word < 4; ++word) {                                     // 3..10: destination
+    auto to = [&](uint8_t target) { return static_cast<uint8_t>(target - at() - 1); };
+    f.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6));                                   // 0: next header
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_IPV6, to(destination), 0));   // 1
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ESP, to(destination), 0));    // 2
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_DSTOPTS, 0, to(reject)));     // 3
+    f.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40));                                  // 4: its next header
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_IPV6, to(destination), 0));   // 5
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ESP, 0, to(reject)));         // 6
+    for (int word = 0; word < 4; ++word) {                                                // 7..14
         const uint8_t* b = coa.bytes.data() + 4 * word;
         const uint32_t k = uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
         f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(24 + 4 * word)));
-        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, static_cast<uint8_t>(reject - at() - 1)));
+        f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, to(reject)));
     }
-    f.push_back(BPF_STMT(BPF_RET | BPF_K, 64));                                // 11: pass (headers only)
-    f.push_back(BPF_STMT(BPF_RET | BPF_K, 0));                                 // 12: reject
+    f.push_back(BPF_STMT(BPF_RET | BPF_K, 64));                                           // 15: pass
+    f.push_back(BPF_STMT(BPF_RET | BPF_K, 0));                                            // 16: reject
     return f;
 }
 

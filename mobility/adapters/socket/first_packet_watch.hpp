@@ -4,7 +4,8 @@
 // address, with a classic BPF filter that passes only tunnelled packets to
 // that address (outer IPv6 destination = the care-of address, next header
 // IPv6 (41, the bidirectional tunnel of RFC 6275 sec. 11.3.1) or ESP (50,
-// the tunnel-mode payload protection of RFC 3776)). The first one is
+// the tunnel-mode payload protection of RFC 3776), directly or after one
+// Destination Options header: the Tunnel Encapsulation Limit option). The first one is
 // reported once, with the kernel's receive time (SO_TIMESTAMPNS) on the
 // steady clock; then the socket is closed. Nothing polls: Boost.Asio waits
 // for the descriptor; the caller owns any timeout.

@@ -23,6 +23,13 @@ bool send_to_loopback(int protocol, size_t payload) {
     to.sin6_addr = in6addr_loopback;
     std::vector<uint8_t> bytes(payload, 0);
     if (protocol == IPPROTO_IPV6) bytes[0] = 0x60;   // an inner IPv6 header
+    if (protocol == IPPROTO_DSTOPTS) {
+        // Next header 41, length 0 (8 octets): Tunnel Encapsulation Limit
+        // (type 4, length 1, limit 0), PadN of 1 octet; then the inner header.
+        const uint8_t option[8] = {IPPROTO_IPV6, 0, 4, 1, 0, 1, 1, 0};
+        std::copy(std::begin(option), std::end(option), bytes.begin());
+        bytes[8] = 0x60;
+    }
     const bool ok = ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
                     static_cast<ssize_t>(bytes.size());
     ::close(fd);
@@ -57,9 +64,20 @@ TEST(FirstPacketWatch, OnlyATunnelledPacketToTheCareOfAddressCountsAndOnlyOnce) 
         ASSERT_TRUE(send_to_loopback(IPPROTO_IPV6, 40));
         ASSERT_TRUE(send_to_loopback(IPPROTO_IPV6, 40));
     });
+    // The home agent's tunnel puts a Tunnel Encapsulation Limit option first.
+    int dest_opts = 0;
+    auto behind_option = FirstPacketWatch::open(
+        io, "lo", *net::Ipv6Address::parse("::1"), [&](FirstPacketWatch::Clock::time_point) { ++dest_opts; },
+        error);
+    ASSERT_TRUE(behind_option) << error;
+    boost::asio::steady_timer later(io, std::chrono::milliseconds(400));
+    later.async_wait([&](const boost::system::error_code&) {
+        ASSERT_TRUE(send_to_loopback(IPPROTO_DSTOPTS, 48));
+    });
     io.run_for(std::chrono::seconds(1));
     EXPECT_EQ(seen, 1);
     EXPECT_EQ(other, 0);
+    EXPECT_EQ(dest_opts, 1);
     EXPECT_GE(at, before);
     EXPECT_LE(at, FirstPacketWatch::Clock::now());
 }
