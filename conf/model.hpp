@@ -155,6 +155,12 @@ struct HomeAgentConfig {
     Keying keying;
     FileRef nodes_dir;
     std::vector<Binding> bindings;  // sorted by source_file
+    // [benchmark] unprotected-binding-updates: for load benchmarks only
+    // (tests/bench/mobility/registrations): BUs are accepted without ESP.
+    // mobilityd runs so only when also started with
+    // --benchmark-unprotected-bus, and says so loudly; mobctl check-config
+    // warns. RFC 6275 sec. 5.1 requires the protection.
+    std::optional<Located<bool>> benchmark_unprotected_binding_updates;
 };
 
 // A mobile node's or router's view of its home network.

@@ -805,7 +805,7 @@ std::optional<Binding> parse_node_file(std::string_view text, const std::string&
 }
 
 void parse_home_agent(Reader& r, const toml::table& root, Model& m) {
-    r.check_keys(root, "the top level", {"role", "interface", "home-agent", "timers", "keying"});
+    r.check_keys(root, "the top level", {"role", "interface", "home-agent", "timers", "keying", "benchmark"});
     parse_interfaces(r, root, m.role, m.interfaces);
     parse_timers(r, root, m.timers);
     HomeAgentConfig ha;
@@ -859,6 +859,12 @@ void parse_home_agent(Reader& r, const toml::table& root, Model& m) {
     ha.nodes_dir = {dir_text, r.base_dir() / dir_text};
     bool unused_k_flag = false;  // the K flag is per node, in its node file
     parse_keying(r, root, KeyingScope::home_agent_main, ha.keying, unused_k_flag);
+    if (const toml::table* b = r.table(root, "benchmark")) {
+        r.check_keys(*b, "[benchmark]", {"unprotected-binding-updates"});
+        if (auto n = b->get("unprotected-binding-updates"))
+            if (auto v = r.boolean(*n, "unprotected-binding-updates"))
+                ha.benchmark_unprotected_binding_updates = Located<bool>{*v, r.pos(*n)};
+    }
 
     // Node files: one per mobile node or router, read in name order so the
     // model (and every error list) is the same on every run.

@@ -2,7 +2,8 @@
 #   tests/unit/<area>/   GoogleTest suites        (label: unit)
 #   tests/fuzz/<area>/   libFuzzer targets        (built with NEMOKEY_FUZZ;
 #                        otherwise each runs over its seed corpus as a unit test)
-#   tests/bench/<area>/  Google Benchmark programs (built, not run by ctest)
+#   tests/bench/<area>/  Google Benchmark programs (built, not run by ctest),
+#                        and kernel-VM benchmarks (label: bench, not in tests/run-all)
 #   tests/kernel-vm/scenarios/<name>.sh  scenarios in the kernel VM (label: kernel)
 
 find_package(GTest REQUIRED)
@@ -67,6 +68,25 @@ function(nemokey_add_vm_scenario name)
   # The VM uses both cores; scenarios run one at a time.
   set_tests_properties(kernel.${name} PROPERTIES LABELS kernel TIMEOUT ${S_TIMEOUT}
     RUN_SERIAL TRUE)
+endfunction()
+
+# nemokey_add_vm_bench(NAME SCRIPT path [TIMEOUT s])
+# A benchmark that runs in the kernel VM: ctest test "bench.NAME" with label
+# "bench" only (tests/run-all leaves it out; ctest -L bench runs it). It
+# prints its figures; it fails only when it could not measure.
+function(nemokey_add_vm_bench name)
+  cmake_parse_arguments(S "" "SCRIPT;TIMEOUT" "" ${ARGN})
+  if(NOT NEMOKEY_WITH_KERNEL_VM)
+    return()
+  endif()
+  if(NOT S_TIMEOUT)
+    set(S_TIMEOUT 1200)
+  endif()
+  math(EXPR vm_timeout "${S_TIMEOUT} - 60")
+  add_test(NAME bench.${name}
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/kernel-vm/run-scenario
+            --build ${PROJECT_BINARY_DIR} --cache ${NEMOKEY_VM_CACHE} --timeout ${vm_timeout} ${S_SCRIPT})
+  set_tests_properties(bench.${name} PROPERTIES LABELS bench TIMEOUT ${S_TIMEOUT} RUN_SERIAL TRUE)
 endfunction()
 
 set(NEMOKEY_VM_CACHE "${PROJECT_BINARY_DIR}/kernel-vm" CACHE PATH

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <boost/asio/post.hpp>
+
 #include "conf/parser.hpp"
 #include "conf/reload.hpp"
 #include "mobility/adapters/file/atomic_file.hpp"
@@ -42,9 +44,10 @@ HomeAgent::HomeAgent(Runtime& runtime, conf::Model model)
       cache_(core_.binding_cache, authorizer_),
       timers_(runtime.io, [this](const binding::TimerKey& k) {
           run(cache_.handle(binding::TimerExpired{k}, monotonic_now()));
-          snapshot();
+          snapshot_soon();
       }),
-      started_at_(monotonic_now()) {
+      started_at_(monotonic_now()),
+      unprotected_warning_(runtime.io) {
     rt_.commands.add("binding-list", "the binding cache", [this](const nlohmann::json&) {
         auto rows = bindings();
         return control::Answer{rows.empty() ? control::ResultCode::empty : control::ResultCode::ok,
@@ -65,7 +68,7 @@ bool HomeAgent::load_data_plane(std::string& error) {
     const conf::Plan plan = conf::derive_plan(model_);
     for (const auto& node : plan.nodes) {
         plane.spd[node.home_address] = node.spd;
-        if (node.static_sas.empty()) continue;
+        if (node.static_sas.empty() || rt_.benchmark_unprotected_bus) continue;
         const conf::Binding* b = nullptr;
         for (const auto* candidate : model_.bindings())
             if (candidate->home_address.value == node.home_address) b = candidate;
@@ -81,6 +84,7 @@ bool HomeAgent::load_data_plane(std::string& error) {
         plane.static_sas[node.home_address] = std::move(*sas);
     }
     // RFC 6275 sec. 10.4.5 needs tc (clsact, flower with tunnel keys, gact).
+    plane.unprotected_signalling = rt_.benchmark_unprotected_bus;
     plane.reverse_tunnel_check = (rt_.kernel.features() & kernel::feature_tunnel_filter) != 0;
     if (!plane.reverse_tunnel_check)
         log_error("MOB_REVERSE_TUNNEL_CHECK_UNAVAILABLE",
@@ -89,8 +93,20 @@ bool HomeAgent::load_data_plane(std::string& error) {
     return true;
 }
 
+// Load benchmarks only: said at start and every unprotected_warning_every.
+void HomeAgent::warn_unprotected() {
+    log_error("MOB_BENCHMARK_UNPROTECTED",
+              "BENCHMARK MODE: Binding Updates are accepted WITHOUT ESP (--benchmark-unprotected-bus); never run "
+              "a home agent like this outside a load benchmark (RFC 6275 sec. 5.1)");
+    unprotected_warning_.expires_after(unprotected_warning_every);
+    unprotected_warning_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !stopping_) warn_unprotected();
+    });
+}
+
 void HomeAgent::start(std::function<void(bool)> done) {
     std::string error;
+    if (rt_.benchmark_unprotected_bus) warn_unprotected();
     if (!load_data_plane(error)) {
         log_error("MOB_KEYS_INVALID", error);
         done(false);
@@ -162,6 +178,7 @@ void HomeAgent::start(std::function<void(bool)> done) {
 
 void HomeAgent::stop(std::function<void()> done) {
     stopping_ = true;
+    unprotected_warning_.cancel();
     timers_.cancel_all();
     // The snapshot stays: a restart restores the bindings (their lifetimes
     // keep running on the wall clock meanwhile).
@@ -294,7 +311,7 @@ void HomeAgent::run(binding::Actions actions) {
     executor_->execute(actions, [this](uint64_t operation, bool ok) {
         if (!ok) rt_.count("kernel.commit-failed");
         run(cache_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
-        snapshot();
+        snapshot_soon();
     });
 }
 
@@ -369,6 +386,17 @@ void HomeAgent::report(const binding::Report& r) {
                                {"binding-id", r.binding_id}});
 }
 
+// One snapshot for everything handled in one go (the outcomes of a batch,
+// timers that fired together): encoded once they are all handled.
+void HomeAgent::snapshot_soon() {
+    if (snapshot_pending_) return;
+    snapshot_pending_ = true;
+    boost::asio::post(rt_.io, [this] {
+        snapshot_pending_ = false;
+        snapshot();
+    });
+}
+
 void HomeAgent::snapshot() {
     if (!writer_ || stopping_) return;
     writer_->write(binding::encode(
@@ -376,10 +404,12 @@ void HomeAgent::snapshot() {
 }
 
 nlohmann::json HomeAgent::status() const {
-    return nlohmann::json{{"role", "home-agent"},
-                          {"bindings", cache_.binding_count()},
-                          {"home-addresses", cache_.size()},
-                          {"kernel-objects", executor_ ? executor_->installed().size() : 0}};
+    nlohmann::json s{{"role", "home-agent"},
+                     {"bindings", cache_.binding_count()},
+                     {"home-addresses", cache_.size()},
+                     {"kernel-objects", executor_ ? executor_->installed().size() : 0}};
+    if (rt_.benchmark_unprotected_bus) s["benchmark-unprotected-binding-updates"] = true;
+    return s;
 }
 
 nlohmann::json HomeAgent::bindings() const {

@@ -45,7 +45,9 @@ private:
     void detect_duplicate(const binding::PerformDuplicateAddressDetection& d);
     void report(const binding::Report& r);
     void snapshot();
+    void snapshot_soon();
     bool load_data_plane(std::string& error);
+    void warn_unprotected();
     control::Answer reload();
 
     Runtime& rt_;
@@ -66,7 +68,11 @@ private:
     // net.ipv6.conf.<home link>.proxy_ndp as found, restored at stop.
     std::optional<std::string> proxy_ndp_before_;
     bool stopping_ = false;
+    bool snapshot_pending_ = false;
     RateLimit binding_error_limit_{10, 10};
+    // Repeats MOB_BENCHMARK_UNPROTECTED while BUs are taken without ESP.
+    boost::asio::steady_timer unprotected_warning_;
+    static constexpr std::chrono::seconds unprotected_warning_every{10};
 };
 
 }  // namespace nemokey::mobility::daemon

@@ -2,6 +2,8 @@
 // process, one Boost.Asio loop, the role from the configuration.
 //
 //   mobilityd --config FILE [--socket PATH] [--state-dir DIR] [--debug]
+//             [--benchmark-unprotected-bus]   (home agent load benchmarks only:
+//             BUs without ESP, if the configuration says so too)
 //   mobilityd --check-config FILE [--json]     (the same check as mobctl check-config)
 //
 // SIGTERM / SIGINT: clean stop (the kernel is left as found); SIGHUP:
@@ -38,6 +40,7 @@ using namespace nemokey::mobility::daemon;
 int usage() {
     std::fprintf(stderr,
                  "Usage: mobilityd --config FILE [--socket PATH] [--state-dir DIR] [--ikebridged-socket PATH] [--debug]\n"
+                 "                 [--benchmark-unprotected-bus]\n"
                  "       mobilityd --check-config FILE [--json]\n");
     return 2;
 }
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
     }
     std::filesystem::path config_file, socket_path = "/run/nemokey/mobilityd.sock", state_dir = "/var/lib/nemokey";
     std::string ikebridged_socket = "/run/nemokey/ikebridged.sock";
+    bool benchmark_unprotected_bus = false;
     for (size_t i = 0; i < args.size(); ++i) {
         auto value = [&]() -> std::string {
             if (i + 1 >= args.size()) return {};
@@ -74,6 +78,7 @@ int main(int argc, char** argv) {
         else if (args[i] == "--state-dir") state_dir = value();
         else if (args[i] == "--ikebridged-socket") ikebridged_socket = value();
         else if (args[i] == "--debug") set_debug(true);
+        else if (args[i] == "--benchmark-unprotected-bus") benchmark_unprotected_bus = true;
         else return usage();
     }
     if (config_file.empty() || socket_path.empty() || state_dir.empty()) return usage();
@@ -84,6 +89,19 @@ int main(int argc, char** argv) {
         return 1;
     }
     conf::Model model = std::move(*parsed);
+    // BUs without ESP (load benchmarks only) need both the option and the
+    // configuration's consent; a normal configuration refuses the option.
+    const auto& consent = model.home_agent ? model.home_agent->benchmark_unprotected_binding_updates : std::nullopt;
+    if (benchmark_unprotected_bus && !(consent && consent->value)) {
+        log_error("MOB_BENCHMARK_REFUSED",
+                  "--benchmark-unprotected-bus needs a home agent configuration with [benchmark] "
+                  "unprotected-binding-updates = true; Binding Updates stay ESP-protected (RFC 6275 sec. 5.1)");
+        return 1;
+    }
+    if (!benchmark_unprotected_bus && consent && consent->value)
+        log_warning("MOB_BENCHMARK_IGNORED", consent->where.to_string() +
+                                                 ": [benchmark] unprotected-binding-updates is ignored without "
+                                                 "--benchmark-unprotected-bus; Binding Updates need ESP");
 
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
@@ -120,7 +138,7 @@ int main(int argc, char** argv) {
                     [&](const nlohmann::json& event) {
                         if (server) server->publish(event);
                     },
-                    config_file, state_dir, {}, nullptr};
+                    config_file, state_dir, {}, nullptr, benchmark_unprotected_bus};
     std::unique_ptr<Role> role;
     bool dynamic_keying = false;
     for (const conf::Binding* b : model.bindings()) dynamic_keying |= b->keying.method == conf::KeyingMethod::ikev2;

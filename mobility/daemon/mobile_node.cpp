@@ -34,7 +34,8 @@ MobileNode::MobileNode(Runtime& runtime, conf::Model model)
       detector_(movement::make_movement_detector(
           config::movement_detector_core_config(model_).value_or(movement::MovementDetectorConfig{}))),
       timers_(runtime.io, [this](const binding::TimerKey& k) { run(list_.handle(binding::TimerExpired{k}, monotonic_now())); }),
-      movement_timer_(runtime.io) {
+      movement_timer_(runtime.io),
+      first_packet_timer_(runtime.io) {
     rt_.commands.add("binding-list", "the binding update list", [this](const nlohmann::json&) {
         auto rows = bindings();
         return control::Answer{rows.empty() ? control::ResultCode::empty : control::ResultCode::ok,
@@ -123,6 +124,7 @@ void MobileNode::start(std::function<void(bool)> done) {
 
 void MobileNode::stop(std::function<void()> done) {
     stopping_ = true;
+    if (handover_) finish_handover();
     rt_.kernel.set_listener(nullptr);
     movement_timer_.cancel();
     timers_.cancel_all();
@@ -158,11 +160,8 @@ void MobileNode::on_movement(const movement::MovementInput& input) {
                                          ") " + (d->previous_care_of_address ? d->previous_care_of_address->to_string() : "-") +
                                          " -> " + (d->care_of_address ? d->care_of_address->to_string() : "-") + " on " +
                                          (d->interface.empty() ? "-" : d->interface));
-            if (d->care_of_address && d->kind != movement::DecisionKind::lost_without_alternative) {
-                if (handover_) finish_handover();
-                handover_ = Handover{d->previous_care_of_address, *d->care_of_address, movement::to_string(d->reason),
-                                     d->observed_at, d->decided_at, {}, {}, {}};
-            }
+            if (d->care_of_address && d->kind != movement::DecisionKind::lost_without_alternative)
+                start_handover(*d);
             rt_.publish(nlohmann::json{{"kind", "movement"},
                                        {"decision", movement::to_string(d->kind)},
                                        {"reason", movement::to_string(d->reason)},
@@ -274,26 +273,66 @@ void MobileNode::report(const binding::Report& r) {
         request_security_associations(false);
     rt_.publish(nlohmann::json{{"kind", to_string(r.kind)}, {"home-address", r.home_address.to_string()},
                                {"binding-id", r.binding_id}});
-    if (r.kind == binding::ReportKind::registered && handover_) finish_handover();
+    if (r.kind == binding::ReportKind::registered && handover_) handover_registered();
+}
+
+void MobileNode::start_handover(const movement::MovementDecision& d) {
+    if (handover_) finish_handover();
+    handover_ = Handover{++handovers_, d.previous_care_of_address, *d.care_of_address, movement::to_string(d.reason),
+                         d.observed_at, d.decided_at, {}, {}, {}, {}, false};
+    // The first packet through the tunnel at the new care-of address (the
+    // home agent sends there once it accepted the BU).
+    if (d.interface.empty()) return;
+    std::string error;
+    first_packet_watch_ = adapters::FirstPacketWatch::open(
+        rt_.io, d.interface, *d.care_of_address,
+        [this, number = handover_->number](adapters::FirstPacketWatch::Clock::time_point at) {
+            if (!handover_ || handover_->number != number || handover_->first_packet) return;
+            handover_->first_packet = std::chrono::time_point_cast<binding::Duration>(at);
+            if (handover_->registered) finish_handover();
+        },
+        error);
+    if (!first_packet_watch_) {
+        rt_.count("handover.first-packet-watch-failed");
+        log(LogLevel::debug, "MOB_FIRST_PACKET_WATCH_FAILED", error);
+    }
+}
+
+void MobileNode::handover_registered() {
+    handover_->registered = true;
+    if (handover_->first_packet || !first_packet_watch_) {
+        finish_handover();
+        return;
+    }
+    // The line waits for the first packet on the new path, not forever.
+    first_packet_timer_.expires_after(first_packet_wait);
+    first_packet_timer_.async_wait([this, number = handover_->number](const boost::system::error_code& ec) {
+        if (!ec && handover_ && handover_->number == number) finish_handover();
+    });
 }
 
 void MobileNode::finish_handover() {
     const Handover h = *handover_;
     handover_.reset();
+    first_packet_watch_.reset();
+    first_packet_timer_.cancel();
     auto step = [&](const std::optional<binding::TimePoint>& t) {
         return t ? std::to_string(ms_between(h.detected, *t)) : std::string("-");
     };
     // One line per handover (the timing line): times in ms since
-    // the movement was detected.
+    // the movement was detected; first-packet "none" when no tunnelled
+    // packet reached the new care-of address in time.
     log_info("MOB_HANDOVER", (h.from ? h.from->to_string() : std::string("-")) + " -> " + h.to.to_string() +
                                  " reason " + h.reason + " detected 0 decided " +
                                  std::to_string(ms_between(h.detected, h.decided)) + " migrate-done " + step(h.migrated) +
-                                 " bu-sent " + step(h.bu_sent) + " ba-received " + step(h.ba_received));
+                                 " bu-sent " + step(h.bu_sent) + " ba-received " + step(h.ba_received) +
+                                 " first-packet " + (h.first_packet ? step(h.first_packet) : std::string("none")));
     rt_.publish(nlohmann::json{{"kind", "handover"},
                                {"from", h.from ? h.from->to_string() : ""},
                                {"to", h.to.to_string()},
                                {"decided-ms", ms_between(h.detected, h.decided)},
-                               {"ba-received-ms", h.ba_received ? ms_between(h.detected, *h.ba_received) : -1}});
+                               {"ba-received-ms", h.ba_received ? ms_between(h.detected, *h.ba_received) : -1},
+                               {"first-packet-ms", h.first_packet ? ms_between(h.detected, *h.first_packet) : -1}});
 }
 
 void MobileNode::request_security_associations(bool reestablish) {

@@ -4,7 +4,10 @@
 // configured home agent; BUs leave on the Mobility Header socket, BAs come
 // back on it; kernel state (tunnel, home address, rules, SAs, policies)
 // goes through the KernelExecutor, MIGRATE before the BU from a new
-// care-of address. One line per handover gives the time of each step.
+// care-of address. One line per handover gives the time of each step, the
+// last one the first tunnelled packet at the new care-of address
+// (adapters/socket/first_packet_watch.hpp): the line waits for it at most
+// first_packet_wait after the registration.
 #pragma once
 
 #include <map>
@@ -17,6 +20,7 @@
 #include "mobility/core/binding/binding_update_list.hpp"
 #include "mobility/core/dataplane/desired_state.hpp"
 #include "mobility/core/dataplane/executor.hpp"
+#include "mobility/adapters/socket/first_packet_watch.hpp"
 #include "mobility/core/movement/movement_detector.hpp"
 #include "mobility/daemon/runtime.hpp"
 #include "mobility/daemon/timers.hpp"
@@ -52,6 +56,7 @@ private:
 
     // The steps of one handover (the timing line).
     struct Handover {
+        uint64_t number = 0;
         std::optional<net::Ipv6Address> from;
         net::Ipv6Address to;
         std::string reason;
@@ -60,8 +65,13 @@ private:
         std::optional<binding::TimePoint> migrated;
         std::optional<binding::TimePoint> bu_sent;
         std::optional<binding::TimePoint> ba_received;
+        std::optional<binding::TimePoint> first_packet;   // tunnelled, at the new care-of address
+        bool registered = false;
     };
+    void start_handover(const movement::MovementDecision& d);
+    void handover_registered();
     void finish_handover();
+    static constexpr std::chrono::milliseconds first_packet_wait{1000};
 
     Runtime& rt_;
     conf::Model model_;
@@ -72,6 +82,9 @@ private:
     TimerTable<binding::TimerKey> timers_;
     boost::asio::steady_timer movement_timer_;
     std::optional<Handover> handover_;
+    uint64_t handovers_ = 0;
+    std::unique_ptr<adapters::FirstPacketWatch> first_packet_watch_;
+    boost::asio::steady_timer first_packet_timer_;
     // net.ipv6.conf.<access interface>.ignore_routes_with_linkdown as found.
     std::map<std::string, std::string> linkdown_before_;
     bool started_ = false;

@@ -32,6 +32,9 @@ struct Runtime {
     std::map<std::string, uint64_t> counters;              // by name, e.g. "drop.bu-unprotected"
     // The channel to ikebridged under IKEv2 keying (RFC 4877), else null.
     adapters::IkebridgeChannel* keying = nullptr;
+    // Load benchmarks only: --benchmark-unprotected-bus with [benchmark]
+    // unprotected-binding-updates = true (main.cpp checks both).
+    bool benchmark_unprotected_bus = false;
 
     void count(const std::string& name, uint64_t n = 1) { counters[name] += n; }
 };

@@ -50,6 +50,18 @@ int check_config(GlobalOptions& options, std::span<const std::string_view> args)
         return exit_failure;
     }
     auto plan = conf::to_json(conf::derive_plan(*result));
+    // Valid, but not for a real home agent.
+    if (result->home_agent && result->home_agent->benchmark_unprotected_binding_updates &&
+        result->home_agent->benchmark_unprotected_binding_updates->value) {
+        const std::string warning =
+            result->home_agent->benchmark_unprotected_binding_updates->where.to_string() +
+            ": '[benchmark] unprotected-binding-updates' true: with mobilityd --benchmark-unprotected-bus Binding "
+            "Updates are accepted without ESP (RFC 6275 sec. 5.1 requires it; load benchmarks only)";
+        if (options.json)
+            plan["warnings"] = nlohmann::ordered_json::array({warning});
+        else
+            std::fprintf(stderr, "warning: %s\n", warning.c_str());
+    }
     if (options.json)
         std::printf("%s\n", dump(plan).c_str());
     else

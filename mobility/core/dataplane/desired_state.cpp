@@ -121,7 +121,7 @@ void add_route_optimisation(KernelObjects& k, const std::vector<conf::SpdEntry>&
 }
 
 // The home agent's objects that exist whatever the bindings (per address).
-void add_home_agent_signalling(KernelObjects& k, const Ipv6Address& ha) {
+void add_home_agent_signalling(KernelObjects& k, const Ipv6Address& ha, bool unprotected) {
     Sa wildcard;
     wildcard.id = SaId{IpAddress{Ipv6Address{}}, IpAddress{Ipv6Address{}}, SaProtocol::home_address, 0};
     wildcard.mode = SaMode::route_optimization;
@@ -135,6 +135,7 @@ void add_home_agent_signalling(KernelObjects& k, const Ipv6Address& ha) {
                             SaProtocol::home_address, priority));
     add_policy(k, ro_policy(Selector{any_prefix(), to_ha, 50, std::nullopt}, PolicyDirection::in,
                             SaProtocol::home_address, priority));
+    if (unprotected) return;   // benchmarks only (HomeAgentDataPlane)
     // Every MH to the home agent that no node's policy (with its ESP SA)
     // takes is refused by the kernel (RFC 6275 sec. 10.3.1: BUs must be
     // protected; RFC 3776 sec. 4.1).
@@ -246,7 +247,7 @@ KernelObjects desired_state_of(const binding::BindingCache& cache, const Ipv6Add
         k.proxy_neighbours.emplace(n.id, n);
     }
     if (auto s = plane.spd.find(hoa); s != plane.spd.end()) {
-        add_main_policies(k, s->second, coa, true);
+        if (!plane.unprotected_signalling) add_main_policies(k, s->second, coa, true);
         add_route_optimisation(k, s->second, hoa, ha, coa, true);
     }
     return k;
@@ -267,11 +268,14 @@ KernelObjects desired_state(const binding::BindingCache& cache, const HomeAgentD
         drop.action = FilterAction::drop;
         k.tunnel_filters.emplace(drop.id, drop);
     }
-    for (const auto& ha : plane.home_agent_addresses) add_home_agent_signalling(k, ha);
+    for (const auto& ha : plane.home_agent_addresses)
+        add_home_agent_signalling(k, ha, plane.unprotected_signalling);
     // Every configured node: its SAs and the policies that need no binding.
-    for (const auto& [hoa, spd] : plane.spd) add_main_policies(k, spd, Ipv6Address{}, false);
-    for (const auto& [hoa, sas] : plane.static_sas)
-        for (const auto& sa : sas) k.sas.insert_or_assign(sa.id, sa);
+    if (!plane.unprotected_signalling) {
+        for (const auto& [hoa, spd] : plane.spd) add_main_policies(k, spd, Ipv6Address{}, false);
+        for (const auto& [hoa, sas] : plane.static_sas)
+            for (const auto& sa : sas) k.sas.insert_or_assign(sa.id, sa);
+    }
     // The entries' pass filters, their handle collisions settled across
     // all entries (a handle is unique per priority of the device).
     std::vector<TunnelFilter> pass;
@@ -321,6 +325,16 @@ KernelObjects desired_state(const binding::BindingUpdateList& list, const Mobile
     t.local = IpAddress{installed ? *installed : signalling_coa};
     t.remote = IpAddress{ha};
     k.tunnels.emplace(t.name, t);
+    // The home agent moves its route to the new care-of address when it
+    // accepts the BU, before its BA leaves: a tunnel with no local address
+    // (Linux: per-packet capability) takes what arrives from the home agent
+    // at any of our addresses that the tunnel above does not, so nothing
+    // sent there meanwhile is lost. Nothing is routed into it.
+    Tunnel receive;
+    receive.name = plane.receive_tunnel_device;
+    receive.kind = TunnelKind::ip6ip6;
+    receive.remote = IpAddress{ha};
+    k.tunnels.emplace(receive.name, receive);
     Address a;
     a.id = AddressId{plane.tunnel_device, host(hoa)};
     a.home_address = true;   // RFC 6275 sec. 11.3.1 source selection; no DAD away from home

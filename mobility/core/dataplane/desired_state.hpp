@@ -16,7 +16,8 @@
 //   sec. 9.3.1), sub inbound policies for MH and ESP with the optional hao
 //   template (ESP: xfrm_interface checks policy before decrypting), and a
 //   block policy for every other MH to the home agent (a BU without its
-//   node's ESP SA never reaches the socket).
+//   node's ESP SA never reaches the socket). With unprotected_signalling
+//   (benchmarks only) no block policy, no ESP policy and no SA at all.
 // Home agent, per configured node: its static SAs and the main policies of
 //   its SPD entries that need no care-of address (inbound without an MH
 //   type selector: Linux 6.1 reads the type at a wrong offset, note F3).
@@ -42,8 +43,10 @@
 //   and their sub policies (BU out, BA and ESP in); an ip6ip6 tunnel from
 //   the care-of address to the home agent holding the home address
 //   (home-address flag, no DAD: the kernel accepts a type 2 routing header
-//   only for a home address, and the first BU leaves from it); the
-//   tunnel-mode SPD entries with the care-of address.
+//   only for a home address, and the first BU leaves from it); a second,
+//   receive-only ip6ip6 tunnel from the home agent to any local address
+//   (what the home agent sends to the new care-of address before the BA
+//   arrives); the tunnel-mode SPD entries with the care-of address.
 // Mobile node / router, once a binding is installed: rules sending traffic
 //   from the home address and the mobile network prefixes to a table whose
 //   default route is the tunnel.
@@ -74,10 +77,18 @@ struct HomeAgentDataPlane {
     // static keying, its complete SAs (keys read by the daemon).
     std::map<net::Ipv6Address, std::vector<conf::SpdEntry>> spd;
     std::map<net::Ipv6Address, std::vector<kernel::Sa>> static_sas;
+    // Load benchmarks only ([benchmark] unprotected-binding-updates with
+    // mobilityd --benchmark-unprotected-bus): no ESP main policies, SAs or
+    // block policy, so BUs arrive without ESP (RFC 6275 sec. 5.1 requires
+    // it); the route-optimisation states and sub policies stay.
+    bool unprotected_signalling = false;
 };
 
 struct MobileDataPlane {
     std::string tunnel_device = "nk-mn0";
+    // Receive only, local address any: packets the home agent tunnels to a
+    // care-of address the tunnel above is not at (yet), see desired_state.
+    std::string receive_tunnel_device = "nk-mn1";
     uint32_t route_table = 200;
     uint32_t rule_priority = 0x4e00;   // within marks::rule_priority_min..max
     std::vector<net::Prefix> mobile_network_prefixes;   // source rules (mobile router)

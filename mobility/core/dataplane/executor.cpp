@@ -177,26 +177,35 @@ void KernelExecutor::shutdown(std::function<void(bool)> done) {
 
 void KernelExecutor::pump() {
     if (in_flight_ || queue_.empty()) return;
-    Step step = std::move(queue_.front());
+    std::vector<Step> steps;
+    steps.push_back(std::move(queue_.front()));
     queue_.pop_front();
-    run(std::move(step));
+    // Everything that waited goes together (a shutdown runs alone).
+    while (!steps.front().shutdown && !queue_.empty() && !queue_.front().shutdown) {
+        steps.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+    }
+    run(std::move(steps));
 }
 
-void KernelExecutor::run(Step step) {
+void KernelExecutor::run(std::vector<Step> steps) {
     std::vector<Operation> ops;
     KernelObjects expected = installed_;
-    for (const auto& m : step.migrates) {
-        for (auto& mig : migrations_for(expected, m.old_care_of_address, m.new_care_of_address, m.move_ike_sa,
-                                        local_is_care_of_address_)) {
-            kernel::apply_migrate(expected, mig);
-            ops.push_back(std::move(mig));
+    for (const auto& step : steps) {
+        for (const auto& m : step.migrates) {
+            for (auto& mig : migrations_for(expected, m.old_care_of_address, m.new_care_of_address, m.move_ike_sa,
+                                            local_is_care_of_address_)) {
+                kernel::apply_migrate(expected, mig);
+                ops.push_back(std::move(mig));
+            }
         }
     }
     // The reconcile runs against the state the MIGRATEs leave behind, so
     // it sends only what they do not already do.
-    for (auto& op : reconcile(step.shutdown ? KernelObjects{} : desired_(), expected)) ops.push_back(std::move(op));
+    const bool shutdown = steps.front().shutdown;
+    for (auto& op : reconcile(shutdown ? KernelObjects{} : desired_(), expected)) ops.push_back(std::move(op));
     if (ops.empty()) {
-        finish(std::move(step), true);
+        for (auto& step : steps) finish(std::move(step), true);
         pump();
         return;
     }
@@ -207,7 +216,7 @@ void KernelExecutor::run(Step step) {
     next_id_ += requests.size();
     auto copy = requests;
     kernel_.submit(std::move(requests), BatchMode::continue_on_error,
-                   [this, copy = std::move(copy), step = std::move(step)](std::vector<OperationResult> results) mutable {
+                   [this, copy = std::move(copy), steps = std::move(steps)](std::vector<OperationResult> results) mutable {
                        bool ok = results.size() == copy.size();
                        for (size_t i = 0; i < results.size() && i < copy.size(); ++i) {
                            if (results[i].ok()) record_success(installed_, copy[i].operation);
@@ -215,17 +224,19 @@ void KernelExecutor::run(Step step) {
                        }
                        if (ok) {
                            in_flight_ = false;
-                           finish(std::move(step), true);
+                           for (auto& step : steps) finish(std::move(step), true);
                            pump();
                            return;
                        }
-                       // Something failed: read the truth before the next step.
+                       // Something failed: read the truth; the first step
+                       // failed, the others run again from it.
                        ++stats_.failed_batches;
                        ++stats_.resyncs;
-                       kernel_.dump_owned([this, step = std::move(step)](DumpResult r) mutable {
+                       kernel_.dump_owned([this, steps = std::move(steps)](DumpResult r) mutable {
                            if (r.ok) installed_ = std::move(r.objects);
                            in_flight_ = false;
-                           finish(std::move(step), false);
+                           for (size_t i = steps.size(); i-- > 1;) queue_.push_front(std::move(steps[i]));
+                           finish(std::move(steps.front()), false);
                            pump();
                        });
                    });

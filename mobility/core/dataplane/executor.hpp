@@ -7,9 +7,12 @@
 //
 // It keeps a record of what it installed, so a step costs one kernel round
 // trip and no dump; after a failed batch it re-reads the kernel (one dump)
-// so the next step reconciles from the truth. Steps are serialised: a step
-// submitted while another is in flight waits its turn and then reconciles
-// against the newest desired state (so bursts coalesce).
+// so the next step reconciles from the truth. Steps are serialised: steps
+// submitted while a batch is in flight wait, and then go together as ONE
+// batch against the newest desired state (a burst of registrations costs
+// one desired state, one reconcile and one kernel round trip, not one per
+// step); if that batch fails, the first step is told so and the others run
+// again against the kernel as it was re-read.
 //
 // start() after a restart reads what is ours and reconciles: zero
 // operations when the kernel already holds the desired state, only the
@@ -76,7 +79,7 @@ private:
         std::function<void(bool)> shutdown_done;
     };
     void pump();
-    void run(Step step);
+    void run(std::vector<Step> steps);
     void finish(Step step, bool ok);
 
     kernel::Kernel& kernel_;

@@ -345,6 +345,35 @@ topo_handover() {
   sed 's/^wait-coa: \([^ ]*\) on [^ ]* usable after \([0-9.]*\) ms.*/\1 \2/' <<<"$line"
 }
 
+# topo_add_mobile NS COA1 COA2: one more mobile namespace NS (after topo_up,
+# static mode), attached to both access links like nk-mr: acc1 with COA1 on
+# access link 1 and acc2 with COA2 on access link 2 (veth ends acc1-NS /
+# acc2-NS in the access routers' bridges), static default routes (acc1
+# preferred). topo_down removes it with the others.
+topo_add_mobile() {
+  local ns=$1 coa1=$2 coa2=$3 n
+  TOPO_NAMESPACES+=("$ns")
+  ip netns add "$ns" || return 1
+  ip netns exec "$ns" sh -c '
+    echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad
+    echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad
+    echo 0 > /proc/sys/net/ipv6/conf/default/accept_ra' || return 1
+  for n in 1 2; do
+    ip link add "acc$n" netns "$ns" type veth peer name "acc$n-${ns#nk-}" netns "nk-ar$n" || return 1
+    ip -n "nk-ar$n" link set "acc$n-${ns#nk-}" master br-acc up || return 1
+  done
+  ip -n "$ns" -batch - <<EOB || return 1
+link set lo up
+link set acc1 up
+link set acc2 up
+addr add $coa1/64 dev acc1 nodad
+addr add $coa2/64 dev acc2 nodad
+route add default via $TOPO_AR1 dev acc1 metric 100
+route add default via $TOPO_AR2 dev acc2 metric 200
+EOB
+  topo_log "mobile namespace $ns: $coa1 on acc1, $coa2 on acc2"
+}
+
 # topo_down: stops radvd, removes the namespaces (and with them every link,
 # address, route, XFRM state and policy inside them). Safe to call twice.
 topo_down() {

@@ -68,16 +68,18 @@ home-test = false
 EOC
 }
 
-# mobilityd_start NS NAME CONFIG [ARGS...]: starts mobilityd in NS in the background
-# (log in $NK_OUT/NAME.log, socket /run/nemokey/NAME.sock) and waits until
-# its control socket answers (status-get), at most 20 s.
+# mobilityd_start NS NAME CONFIG [OPTION...]: starts mobilityd in NS in the
+# background (log in $NK_OUT/NAME.log, socket /run/nemokey/NAME.sock; the
+# OPTIONs go to mobilityd) and waits until its control socket answers
+# (status-get), at most MOBILITYD_START_WAIT seconds (default 20).
 mobilityd_start() {
-  local ns=$1 name=$2 config=$3 i; shift 3
+  local ns=$1 name=$2 config=$3 i
+  shift 3
   ip netns exec "$ns" "$NK_BUILD/mobility/daemon/mobilityd" --config "$config" \
     --socket "/run/nemokey/$name.sock" --state-dir "$NK_OUT/state-$name" --debug "$@" \
     >>"$NK_OUT/$name.log" 2>&1 &
   eval "PID_$name=$!"
-  for i in $(seq 1 200); do
+  for i in $(seq 1 $(( ${MOBILITYD_START_WAIT:-20} * 10 ))); do
     "$NK_BUILD/mobility/mobctl/mobctl" --socket "/run/nemokey/$name.sock" status >/dev/null 2>&1 && return 0
     kill -0 "$(eval echo \$PID_$name)" 2>/dev/null || return 1
     sleep 0.1
@@ -185,4 +187,27 @@ from-home-agent 0x${n}${n}1112131415161718191a1b1c1d1e1f20212223
 EOC
     chmod 600 "$dir/ha/keys/mr$n.keys"
   done
+}
+
+# mobilityd_add_mobile_node DIR NAME HOA N: one more mobile node NAME with
+# home address HOA served by the home agent in DIR (mobilityd_configs
+# first): its node file and key file at the home agent, and its own
+# configuration DIR/NAME/NAME.toml (access interfaces acc1, acc2 as
+# topo_add_mobile makes them). N (3..9) picks distinct SPIs 0x20N1/0x20N2
+# and keys.
+mobilityd_add_mobile_node() {
+  local dir=$1 name=$2 hoa=$3 n=$4
+  mkdir -p "$dir/$name"
+  sed -e "s/mn.testbed.example/$name.testbed.example/" -e "s/^home-address = .*/home-address = \"$hoa\"/" \
+    -e "s/0x2001/0x20${n}1/" -e "s/0x2002/0x20${n}2/" -e "s|../keys/mn.keys|../keys/$name.keys|" \
+    "$dir/ha/nodes.d/mn.toml" > "$dir/ha/nodes.d/$name.toml"
+  cat > "$dir/ha/keys/$name.keys" <<EOC
+to-home-agent   0x${n}${n}0102030405060708090a0b0c0d0e0f10111213
+from-home-agent 0x${n}${n}1112131415161718191a1b1c1d1e1f20212223
+EOC
+  cp "$dir/ha/keys/$name.keys" "$dir/$name/$name.keys"
+  chmod 600 "$dir/ha/keys/$name.keys" "$dir/$name/$name.keys"
+  sed -e "s/mn.testbed.example/$name.testbed.example/" -e "s/^home-address = .*/home-address = \"$hoa\"/" \
+    -e "s/0x2001/0x20${n}1/" -e "s/0x2002/0x20${n}2/" -e "s|\"mn.keys\"|\"$name.keys\"|" \
+    "$dir/mn/mn.toml" > "$dir/$name/$name.toml"
 }

@@ -35,7 +35,9 @@ bu_packets=$(ip -n nk-ha -s xfrm state | awk '/spi 0x00002001/{f=1} f && match($
 echo "home agent: BU SA packets $bu_packets"
 check "the BU/BA ESP SA counters moved" test "${bu_packets:-0}" -gt 0
 
-# Handover under a probe stream.
+# Handover under a probe stream; the event stream is recorded meanwhile.
+mobctl_at mn events --json > "$NK_OUT/mn-events.txt" 2>&1 &
+events=$!
 ip netns exec nk-mr "$NK_BUILD/tests/kernel-vm/nk_stream" receive --port 7000 --expect-ms 9000 --linger-ms 500 \
   > "$NK_OUT/stream.txt" 2>&1 &
 recv=$!
@@ -61,6 +63,22 @@ echo "handover: received $received lost $lost disruption ${gap} ms"
 grep MOB_HANDOVER "$NK_OUT/mn.log" | tail -1
 check "the stream continued after the handover" test "${received:-0}" -gt 600
 check "the handover line was logged" grep -q "MOB_HANDOVER $TOPO_MR_COA1 -> $TOPO_MR_COA2" "$NK_OUT/mn.log"
+# The last step of the line: the first tunnelled packet at the new care-of
+# address, in ms after the movement was detected. The home agent sends
+# there once it has the BU (its route moves before the BA leaves, so the
+# packet may come before the BA): no earlier than the BU, within a second.
+line=$(grep "MOB_HANDOVER $TOPO_MR_COA1 -> $TOPO_MR_COA2" "$NK_OUT/mn.log" | tail -1)
+bu_ms=$(sed -n 's/.* bu-sent \([0-9-]*\).*/\1/p' <<<"$line")
+ba_ms=$(sed -n 's/.* ba-received \([0-9-]*\).*/\1/p' <<<"$line")
+first_ms=$(sed -n 's/.* first-packet \([0-9a-z-]*\).*/\1/p' <<<"$line")
+echo "handover: BU ${bu_ms} ms, BA ${ba_ms} ms, first packet on the new path ${first_ms} ms after detection"
+check "the handover line has the first packet on the new path" test -n "$first_ms" -a "$first_ms" != none
+check "the first packet on the new path came no earlier than the BU" test "${first_ms:-0}" -ge "${bu_ms:-1}"
+check "and within a second of the BA" test "${first_ms:-9999}" -le $(( ${ba_ms:-0} + 1000 ))
+kill $events 2>/dev/null; wait $events 2>/dev/null
+grep '"handover"' "$NK_OUT/mn-events.txt" | tail -1
+check "the event stream reports the handover with its first-packet time" \
+  grep -q "\"first-packet-ms\":$first_ms[,}]" "$NK_OUT/mn-events.txt"
 
 # kill -9 of the home agent: the binding survives (RFC 6275 leaves a
 # restart to the implementation; UMIP loses every binding).

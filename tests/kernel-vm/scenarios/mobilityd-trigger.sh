@@ -38,6 +38,12 @@ lost=$(awk '$1=="lost"{print $2}' "$NK_OUT/stream.txt")
 gap=$(awk '$1=="longest_gap_ms"{print $2}' "$NK_OUT/stream.txt")
 echo "handover on the L2 hint: received $received lost $lost disruption ${gap} ms"
 grep MOB_HANDOVER "$NK_OUT/mn.log" | tail -1
+# The first tunnelled packet at the new care-of address: after the BU.
+line=$(grep "MOB_HANDOVER $TOPO_MR_COA1 -> $TOPO_MR_COA2" "$NK_OUT/mn.log" | tail -1)
+bu_ms=$(sed -n 's/.* bu-sent \([0-9-]*\).*/\1/p' <<<"$line")
+first_ms=$(sed -n 's/.* first-packet \([0-9a-z-]*\).*/\1/p' <<<"$line")
+check "the handover line has the first packet on the new path" test -n "$first_ms" -a "$first_ms" != none
+check "the first packet on the new path came no earlier than the BU" test "${first_ms:-0}" -ge "${bu_ms:-1}"
 check "the stream continued (under 50 ms of loss at 200 packets/s)" test "${lost:-99}" -lt 10
 check "the hint is counted" sh -c "mobctl_at() { \"$NK_BUILD/mobility/mobctl/mobctl\" --socket /run/nemokey/mn.sock \"\$@\"; }; mobctl_at counters | grep -q 'trigger.link-going-down: 1'"
 check "an unknown hint is refused with a usage error" sh -c "! \"$NK_BUILD/mobility/mobctl/mobctl\" --socket /run/nemokey/mn.sock trigger acc1 sideways"

@@ -735,6 +735,28 @@ home-test = false
     EXPECT_THAT(r.error()[0].to_string(), ::testing::HasSubstr("missing key 'private-key' in [keying]"));
 }
 
+// Load benchmarks only: the consent mobilityd --benchmark-unprotected-bus
+// needs; absent by default, a boolean with its position, unknown keys refused.
+TEST_F(HomeAgentTest, BenchmarkUnprotectedBindingUpdatesIsAnExplicitBoolean) {
+    std::filesystem::create_directories(dir_.path() / "nodes.d");
+    auto r = parse_ha();
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    EXPECT_FALSE(r->home_agent->benchmark_unprotected_binding_updates);
+    const std::string bench = home_agent + "[benchmark]\nunprotected-binding-updates = true\n";
+    r = parse_ha(bench);
+    ASSERT_TRUE(r.ok()) << r.error().front().to_string();
+    ASSERT_TRUE(r->home_agent->benchmark_unprotected_binding_updates);
+    EXPECT_TRUE(r->home_agent->benchmark_unprotected_binding_updates->value);
+    EXPECT_EQ(r->home_agent->benchmark_unprotected_binding_updates->where.to_string(),
+              (dir_.path() / "ha.toml").string() + ":" + pos(bench, "true"));
+    r = parse_ha(home_agent + "[benchmark]\nunprotected-binding-updates = \"yes\"\n");
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(r.error()[0].to_string(), ::testing::HasSubstr("'unprotected-binding-updates'"));
+    r = parse_ha(home_agent + "[benchmark]\nunprotected-bus = true\n");
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(r.error()[0].to_string(), ::testing::HasSubstr("unknown key 'unprotected-bus' in [benchmark]"));
+}
+
 TEST_F(HomeAgentTest, EmptyNodesFolderIsValid) {
     std::filesystem::create_directories(dir_.path() / "nodes.d");
     auto r = parse_ha();

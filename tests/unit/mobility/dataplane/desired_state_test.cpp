@@ -153,8 +153,11 @@ TEST(DesiredState, MobileNodeAwayHasTunnelHomeAddressRuleAndRoute) {
     settle(bul, bul.handle(binding::BindingAcknowledgementReceived{c.home_agent_address, ba, true},
                            binding::TimePoint{}), binding::TimePoint{});
     k = desired_state(bul, plane);
-    ASSERT_EQ(k.tunnels.size(), 1u);
-    EXPECT_EQ(k.tunnels.begin()->second.local, IpAddress{coa});
+    ASSERT_EQ(k.tunnels.size(), 2u);
+    EXPECT_EQ(k.tunnels.at("nk-mn0").local, IpAddress{coa});
+    // The receive-only tunnel: from the home agent to any local address.
+    EXPECT_FALSE(k.tunnels.at("nk-mn1").local);
+    EXPECT_EQ(k.tunnels.at("nk-mn1").remote, IpAddress{c.home_agent_address});
     ASSERT_EQ(k.addresses.size(), 1u);
     EXPECT_TRUE(k.addresses.begin()->second.home_address);
     EXPECT_TRUE(k.addresses.begin()->second.nodad);
@@ -228,6 +231,43 @@ TEST(DesiredState, HomeAgentSignallingIsInPlaceBeforeAnyBinding) {
     EXPECT_EQ(marks::owned_only(b), b);
 }
 
+// Load benchmarks only (mobilityd --benchmark-unprotected-bus): no block
+// policy, no ESP policy and no SA; the route-optimisation part stays, so a
+// BU with a Home Address option still reaches the socket and the BA still
+// leaves with a type 2 routing header.
+TEST(DesiredState, HomeAgentUnprotectedSignallingForBenchmarksKeepsOnlyRouteOptimisation) {
+    binding::testing::AllowAllAuthorizer auth;
+    binding::BindingCacheConfig c;
+    c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
+    c.duplicate_address_detection = false;
+    binding::BindingCache bc(c, auth);
+    const auto hoa = addr("2001:db8:1::100");
+    const auto ha = addr("2001:db8:1::1");
+    HomeAgentDataPlane plane;
+    plane.home_agent_addresses = {ha};
+    plane.spd[hoa] = testing::node_spd(hoa, ha, 0x10000, true);
+    Sa esp;
+    esp.id = SaId{IpAddress{hoa}, IpAddress{ha}, SaProtocol::esp, 0x2001};
+    esp.owner_mark = marks::sa_owner_mark;
+    plane.static_sas[hoa] = {esp};
+    plane.unprotected_signalling = true;
+    const auto coa = addr("2001:db8:a::10");
+    settle(bc, bc.handle(bu(1, coa), binding::TimePoint{}), binding::TimePoint{});
+    const auto k = desired_state(bc, plane);
+    for (const auto& [id, p] : k.policies) {
+        EXPECT_NE(p.action, PolicyAction::block);
+        EXPECT_EQ(id.type, PolicyType::sub) << "no main policy";
+        for (const auto& t : p.templates) EXPECT_NE(t.protocol, SaProtocol::esp);
+    }
+    for (const auto& [id, sa] : k.sas) EXPECT_NE(id.protocol, SaProtocol::esp);
+    const Prefix to_ha = prefix("2001:db8:1::1/128"), h = prefix("2001:db8:1::100/128");
+    EXPECT_TRUE(k.policies.contains(PolicyId{Selector{to_ha, h, 135, uint8_t(6)}, PolicyDirection::out, PolicyType::sub}))
+        << "the BA still gets its type 2 routing header";
+    EXPECT_TRUE(k.sas.contains(SaId{IpAddress{ha}, IpAddress{hoa}, SaProtocol::route2, 0}));
+    EXPECT_EQ(k.routes.size(), 1u);
+    EXPECT_EQ(k.proxy_neighbours.size(), 0u) << "no home link interface in this plane";
+}
+
 TEST(DesiredState, MobileNodeHasItsHomeAddressAndRouteOptimisationWhileRegistering) {
     binding::BindingUpdateListConfig c;
     c.home_address = addr("2001:db8:1::100");
@@ -243,8 +283,11 @@ TEST(DesiredState, MobileNodeHasItsHomeAddressAndRouteOptimisationWhileRegisteri
     // only for a home address, so it is there before the first BA.
     ASSERT_EQ(k.addresses.size(), 1u);
     EXPECT_TRUE(k.addresses.begin()->second.home_address);
-    ASSERT_EQ(k.tunnels.size(), 1u);
-    EXPECT_EQ(k.tunnels.begin()->second.local, IpAddress{coa});
+    ASSERT_EQ(k.tunnels.size(), 2u);
+    EXPECT_EQ(k.tunnels.at("nk-mn0").local, IpAddress{coa});
+    // The receive-only tunnel: from the home agent to any local address.
+    EXPECT_FALSE(k.tunnels.at("nk-mn1").local);
+    EXPECT_EQ(k.tunnels.at("nk-mn1").remote, IpAddress{c.home_agent_address});
     EXPECT_TRUE(k.rules.empty()) << "no traffic is steered into the tunnel before the binding";
     EXPECT_TRUE(k.routes.empty());
     const Prefix h = prefix("2001:db8:1::100/128"), a = prefix("2001:db8:1::1/128");

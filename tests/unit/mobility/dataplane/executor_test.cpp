@@ -127,6 +127,48 @@ TEST(Executor, FailedBatchReportsFailureAndRereadsTheKernel) {
     EXPECT_EQ(marks::owned_only(fake.objects()), desired);
 }
 
+// A burst (registrations at a home agent): the steps that waited behind a
+// batch in flight go as one batch, and each operation gets its outcome.
+TEST(Executor, StepsThatWaitedGoAsOneBatch) {
+    FakeKernel fake({"lo"});
+    KernelObjects desired;
+    KernelExecutor exec(fake, [&] { return desired; }, false);
+    std::vector<std::pair<uint64_t, bool>> outcomes;
+    auto note = [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); };
+    desired.policies.emplace(bu_out().id, bu_out());
+    exec.execute({binding::CommitKernelState{1, {}}}, note);
+    ASSERT_TRUE(exec.busy());
+    const Policy other = tunnel_out("2001:db8:b::10", 0x10001);
+    desired.policies.emplace(other.id, other);
+    for (uint64_t op = 2; op <= 5; ++op) exec.execute({binding::CommitKernelState{op, {}}}, note);
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(outcomes, (std::vector<std::pair<uint64_t, bool>>{{1, true}, {2, true}, {3, true}, {4, true}, {5, true}}));
+    EXPECT_EQ(exec.stats().batches, 2u) << "the first, then the four that waited together";
+    EXPECT_EQ(marks::owned_only(fake.objects()), desired);
+}
+
+// A failed merged batch: the first step is told, the others run again.
+TEST(Executor, AFailedMergedBatchFailsTheFirstStepAndRetriesTheOthers) {
+    FakeKernel fake({"lo"});
+    KernelObjects desired;
+    KernelExecutor exec(fake, [&] { return desired; }, false);
+    std::vector<std::pair<uint64_t, bool>> outcomes;
+    auto note = [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); };
+    desired.policies.emplace(bu_out().id, bu_out());
+    const Policy other = tunnel_out("2001:db8:b::10", 0x10001);
+    fake.fail_next([&](const Operation& op) {
+        const auto* i = std::get_if<InstallPolicy>(&op);
+        return i && i->policy.id == other.id;
+    }, ENOBUFS);
+    exec.execute({binding::CommitKernelState{1, {}}}, note);
+    desired.policies.emplace(other.id, other);
+    exec.execute({binding::CommitKernelState{2, {}}}, note);
+    exec.execute({binding::CommitKernelState{3, {}}}, note);
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(outcomes, (std::vector<std::pair<uint64_t, bool>>{{1, true}, {2, false}, {3, true}}));
+    EXPECT_EQ(marks::owned_only(fake.objects()), desired);
+}
+
 TEST(Executor, StepsAreSerialisedAndShutdownRemovesEverything) {
     FakeKernel fake({"lo"});
     KernelObjects desired;
