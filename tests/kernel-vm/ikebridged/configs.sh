@@ -76,15 +76,18 @@ EOC
 
 # ikebridged_start NS NAME CONFIG [ARGS...]: ikebridged in NS (log in
 # $NK_OUT/NAME.log, channel /run/nemokey/NAME.sock, vici
-# /run/nemokey/NAME.vici); waits until its connections are loaded (20 s).
+# /run/nemokey/NAME.vici); waits until its connections are loaded (60 s).
 ikebridged_start() {
-  local ns=$1 name=$2 config=$3 i; shift 3
+  local ns=$1 name=$2 config=$3 i ready; shift 3
+  # A restarted ikebridged appends to the same log: wait for one more
+  # IKE_READY than there already is.
+  ready=$(grep -c 'IKE_READY' "$NK_OUT/$name.log" 2>/dev/null); ready=${ready:-0}
   ip netns exec "$ns" "$NK_BUILD/ikebridge/daemon/ikebridged" --config "$config" \
     --socket "/run/nemokey/$name.sock" --vici-socket "/run/nemokey/$name.vici" "$@" \
     >>"$NK_OUT/$name.log" 2>&1 &
   eval "PID_$name=$!"
-  for i in $(seq 1 200); do
-    grep -q 'IKE_READY' "$NK_OUT/$name.log" 2>/dev/null && return 0
+  for i in $(seq 1 600); do
+    (( $(grep -c 'IKE_READY' "$NK_OUT/$name.log" 2>/dev/null) > ready )) && return 0
     kill -0 "$(eval echo \$PID_$name)" 2>/dev/null || return 1
     sleep 0.1
   done
