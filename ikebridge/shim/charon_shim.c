@@ -333,6 +333,13 @@ int nk_charon_start(const struct nk_charon_config *config, char *err, size_t err
     }
 
     lib->settings->set_bool(lib->settings, "%s.load_modular", FALSE, lib->ns);
+    /* A peer that lost its IKE SA (its ikebridged was killed) is declared
+     * dead after 2 + 3 + 4.5 + 6.75 s of retransmissions instead of
+     * charon's ~165 s, so the mobile side re-keys within a minute of the
+     * next liveness check. */
+    lib->settings->set_int(lib->settings, "%s.retransmit_tries", 3, lib->ns);
+    lib->settings->set_str(lib->settings, "%s.retransmit_timeout", "2.0", lib->ns);
+    lib->settings->set_str(lib->settings, "%s.retransmit_base", "1.5", lib->ns);
     if (config->vici_uri)
     {
         lib->settings->set_str(lib->settings, "%s.plugins.vici.socket", (char *)config->vici_uri, lib->ns);
