@@ -29,13 +29,6 @@ const conf::Binding* binding_of(const conf::Model& model, const conf::NodePlan& 
     return nullptr;
 }
 
-ViciItem value(std::string key, std::string v) {
-    ViciItem i;
-    i.kind = ViciItem::Kind::value;
-    i.key = std::move(key);
-    i.value = std::move(v);
-    return i;
-}
 ViciItem list(std::string key, std::vector<std::string> l) {
     ViciItem i;
     i.kind = ViciItem::Kind::list;
@@ -70,6 +63,14 @@ void render(std::ostringstream& out, const ViciSection& s, int depth) {
 }
 
 }  // namespace
+
+ViciItem vici_value(std::string key, std::string value) {
+    ViciItem i;
+    i.kind = ViciItem::Kind::value;
+    i.key = std::move(key);
+    i.value = std::move(value);
+    return i;
+}
 
 std::string to_swanctl_ts(const conf::TrafficSelector& ts) {
     std::string s = ts.prefix.to_string();
@@ -133,44 +134,44 @@ std::variant<KeyingPlan, KeyingPlanError> derive_keying_plan(const conf::Model& 
 
 ViciSection load_conn_message(const Connection& c, const std::vector<std::string>& local_addrs) {
     ViciSection conn{c.name, {}};
-    conn.items.push_back(value("version", "2"));
+    conn.items.push_back(vici_value("version", "2"));
     const auto& local = local_addrs.empty() ? c.local_addrs : local_addrs;
     if (!local.empty()) conn.items.push_back(list("local_addrs", local));
     conn.items.push_back(list("remote_addrs", c.remote_addrs));
     // The IKE SA moves with MIGRATE/KMADDRESS (RFC 4877 sec. 4.4), not MOBIKE.
-    conn.items.push_back(value("mobike", "no"));
+    conn.items.push_back(vici_value("mobike", "no"));
     // A node re-establishing from a new care-of address replaces its old
     // IKE SA (RFC 4877 sec. 7.4, K cleared).
-    if (!c.initiator) conn.items.push_back(value("unique", "replace"));
-    conn.items.push_back(value("send_cert", "always"));
-    conn.items.push_back(value("dpd_delay", "30"));
+    if (!c.initiator) conn.items.push_back(vici_value("unique", "replace"));
+    conn.items.push_back(vici_value("send_cert", "always"));
+    conn.items.push_back(vici_value("dpd_delay", "30"));
 
     ViciSection local_auth{"local", {}};
-    local_auth.items.push_back(value("auth", "pubkey"));
-    local_auth.items.push_back(value("id", c.local_id));
+    local_auth.items.push_back(vici_value("auth", "pubkey"));
+    local_auth.items.push_back(vici_value("id", c.local_id));
     // No certs key: charon picks the certificate matching `id` from those
     // loaded with load-cert (own, CA) and the key by its public key.
     conn.items.push_back(section(std::move(local_auth)));
 
     ViciSection remote_auth{"remote", {}};
-    remote_auth.items.push_back(value("auth", "pubkey"));
-    remote_auth.items.push_back(value("id", c.remote_id));
+    remote_auth.items.push_back(vici_value("auth", "pubkey"));
+    remote_auth.items.push_back(vici_value("id", c.remote_id));
     // The peer's certificate must be current (revocation plugin with the
     // CRLs loaded); a certificate without status is not accepted.
-    remote_auth.items.push_back(value("revocation", "ifuri"));
+    remote_auth.items.push_back(vici_value("revocation", "ifuri"));
     conn.items.push_back(section(std::move(remote_auth)));
 
     ViciSection children{"children", {}};
     for (const auto& ch : c.children) {
         ViciSection child{ch.name, {}};
-        child.items.push_back(value("mode", ch.mode));
-        child.items.push_back(value("policies", "no"));
-        child.items.push_back(value("reqid", std::to_string(ch.reqid)));
+        child.items.push_back(vici_value("mode", ch.mode));
+        child.items.push_back(vici_value("policies", "no"));
+        child.items.push_back(vici_value("reqid", std::to_string(ch.reqid)));
         child.items.push_back(list("local_ts", ch.local_ts));
         child.items.push_back(list("remote_ts", ch.remote_ts));
-        child.items.push_back(value("start_action", "none"));
-        child.items.push_back(value("close_action", "none"));
-        child.items.push_back(value("dpd_action", "clear"));
+        child.items.push_back(vici_value("start_action", "none"));
+        child.items.push_back(vici_value("close_action", "none"));
+        child.items.push_back(vici_value("dpd_action", "clear"));
         children.items.push_back(section(std::move(child)));
     }
     conn.items.push_back(section(std::move(children)));

@@ -92,6 +92,9 @@ struct ViciItem {
     std::vector<ViciSection> section;    // Kind::section (exactly one)
 };
 
+// One key/value item (the builders of every request use it).
+ViciItem vici_value(std::string key, std::string value);
+
 // The body of a vici "load-conn" request for `connection`; `local_addrs`
 // replaces the connection's own (the mobile side's care-of address).
 ViciSection load_conn_message(const Connection& connection,

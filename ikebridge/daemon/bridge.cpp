@@ -1,8 +1,6 @@
 #include "ikebridge/daemon/bridge.hpp"
 
-#include <fstream>
-#include <sstream>
-
+#include "certs/authz/files.hpp"
 #include "ikebridge/daemon/log.hpp"
 #include "ikebridge/shim/charon_shim.h"
 
@@ -11,14 +9,6 @@ namespace {
 
 using mobility::control::Answer;
 using mobility::control::ResultCode;
-
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 }  // namespace
 
@@ -35,9 +25,12 @@ void Bridge::load(std::function<void(bool, std::string)> done) {
     };
     auto steps = std::make_shared<std::vector<Step>>();
     auto file = [&](const std::string& path, const char* what) -> std::optional<std::string> {
-        auto text = read_file(path);
-        if (!text) done(false, std::string("cannot read ") + what + " " + path);
-        return text;
+        auto text = certs::read_file(path);
+        if (!text) {
+            done(false, std::string("cannot read ") + what + " " + path + ": " + text.error().text);
+            return std::nullopt;
+        }
+        return std::move(*text);
     };
     if (plan_.connections.empty()) {
         done(true, {});

@@ -11,13 +11,6 @@
 namespace nemokey::ikebridge::adapters {
 namespace {
 
-ViciItem kv(std::string key, std::string value) {
-    ViciItem i;
-    i.key = std::move(key);
-    i.value = std::move(value);
-    return i;
-}
-
 void add_items(vici_req_t* req, const std::vector<ViciItem>& items) {
     for (const auto& i : items) {
         switch (i.kind) {
@@ -99,13 +92,13 @@ void ViciClient::call(std::string command, std::vector<ViciItem> items, std::fun
 }
 
 std::vector<ViciItem> load_cert_request(std::string_view flag, std::string pem) {
-    return {kv("type", "x509"), kv("flag", std::string(flag)), kv("data", std::move(pem))};
+    return {vici_value("type", "x509"), vici_value("flag", std::string(flag)), vici_value("data", std::move(pem))};
 }
 std::vector<ViciItem> load_crl_request(std::string pem) {
-    return {kv("type", "x509crl"), kv("data", std::move(pem))};
+    return {vici_value("type", "x509crl"), vici_value("data", std::move(pem))};
 }
 std::vector<ViciItem> load_key_request(std::string pem) {
-    return {kv("type", "any"), kv("data", std::move(pem))};
+    return {vici_value("type", "any"), vici_value("data", std::move(pem))};
 }
 std::vector<ViciItem> load_conn_request(ViciSection connection) {
     ViciItem i;
@@ -116,12 +109,12 @@ std::vector<ViciItem> load_conn_request(ViciSection connection) {
 }
 std::vector<ViciItem> initiate_request(const std::string& ike, const std::string& child) {
     // timeout -1: answer at once; the outcome arrives as bus events.
-    return {kv("ike", ike), kv("child", child), kv("timeout", "-1"), kv("init-limits", "no")};
+    return {vici_value("ike", ike), vici_value("child", child), vici_value("timeout", "-1"), vici_value("init-limits", "no")};
 }
 std::vector<ViciItem> terminate_request(const std::string& ike) {
     // Waits (on the worker) until the IKE SA is gone, so a following
     // initiate never picks the one being deleted.
-    return {kv("ike", ike), kv("timeout", "3000"), kv("force", "yes")};
+    return {vici_value("ike", ike), vici_value("timeout", "3000"), vici_value("force", "yes")};
 }
 
 }  // namespace nemokey::ikebridge::adapters
