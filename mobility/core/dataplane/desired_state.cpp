@@ -88,6 +88,35 @@ Policy ro_policy(const Selector& selector, PolicyDirection direction, SaProtocol
 
 Prefix any_prefix() { return Prefix{IpAddress{Ipv6Address{}}, 0}; }
 
+// An inbound tunnel-mode entry for every protocol (the payload class, RFC
+// 4877 sec. 4.2 / RFC 3963 sec. 5.5) that covers the home address.
+bool has_payload_tunnel(const std::vector<conf::SpdEntry>& spd) {
+    return std::any_of(spd.begin(), spd.end(), [](const conf::SpdEntry& e) {
+        return e.mode == conf::IpsecMode::tunnel && e.direction == conf::Direction::in &&
+               e.selector.protocol == conf::ip_proto_any;
+    });
+}
+
+// A main policy with no template: the packet passes as it is (RFC 4301
+// sec. 4.4.1 BYPASS).
+Policy bypass_policy(const Selector& selector, PolicyDirection direction) {
+    Policy p;
+    p.id.selector = selector;
+    p.id.direction = direction;
+    p.priority = marks::policy_priority_min;
+    return p;
+}
+
+// Linux checks the inbound policy of the still encrypted ESP of the
+// signalling once the Home Address option or type 2 routing header has put
+// the home address in its header (note F1). Without a policy of its own
+// that packet would meet the payload entry (any protocol, ESP tunnel mode)
+// and be dropped as XfrmInTmplMismatch before it is decrypted; this entry
+// lets it reach ESP, whose result the signalling entry checks as before.
+Policy esp_before_decryption(const Ipv6Address& from, const Ipv6Address& to) {
+    return bypass_policy(Selector{host(from), host(to), 50, std::nullopt}, PolicyDirection::in);
+}
+
 // RFC 6275 sec. 6.3 / 6.4 around the signalling of one node with the
 // care-of address `coa`: the states, and the sub policies of the SPD
 // entries that carry a Home Address option or a type 2 routing header.
@@ -249,6 +278,8 @@ KernelObjects desired_state_of(const binding::BindingCache& cache, const Ipv6Add
     if (auto s = plane.spd.find(hoa); s != plane.spd.end()) {
         if (!plane.unprotected_signalling) add_main_policies(k, s->second, coa, true);
         add_route_optimisation(k, s->second, hoa, ha, coa, true);
+        if (!plane.unprotected_signalling && has_payload_tunnel(s->second))
+            add_policy(k, esp_before_decryption(hoa, ha));
     }
     return k;
 }
@@ -314,6 +345,16 @@ KernelObjects desired_state(const binding::BindingUpdateList& list, const Mobile
     if (signalling_coa == Ipv6Address{}) return k;
     add_main_policies(k, plane.spd, signalling_coa, true);
     add_route_optimisation(k, plane.spd, hoa, ha, signalling_coa, false);
+    if (has_payload_tunnel(plane.spd)) {
+        add_policy(k, esp_before_decryption(ha, hoa));
+        // The mobile link's own traffic (neighbour discovery, the router's
+        // address in the prefix) stays on the link: the payload entries of
+        // a prefix would otherwise send it to the home agent.
+        if (config.mobile_router)
+            for (const auto& p : plane.mobile_network_prefixes)
+                for (auto d : {PolicyDirection::out, PolicyDirection::in})
+                    add_policy(k, bypass_policy(Selector{p.normalized(), p.normalized(), conf::ip_proto_any, std::nullopt}, d));
+    }
 
     // The tunnel stays at the care-of address the home agent has
     // registered until the BA for the new one arrives: the home agent

@@ -303,5 +303,69 @@ TEST(DesiredState, MobileNodeHasItsHomeAddressAndRouteOptimisationWhileRegisteri
     EXPECT_EQ(marks::owned_only(k), k);
 }
 
+// With payload protection (any protocol, ESP tunnel mode) the still
+// encrypted signalling ESP must not meet the payload entry on either side
+// (drafts-notes/linux-mip6-xfrm.md F6), and a mobile router's own mobile
+// link stays on the link.
+TEST(DesiredState, PayloadProtectionLetsSignallingEspAndTheMobileLinkThrough) {
+    const auto hoa = addr("2001:db8:1::100");
+    const auto ha = addr("2001:db8:1::1");
+    const auto coa = addr("2001:db8:a::10");
+    const Prefix mnp = prefix("2001:db8:1:100::/64");
+    const Prefix h = prefix("2001:db8:1::100/128"), a = prefix("2001:db8:1::1/128");
+
+    binding::testing::AllowAllAuthorizer auth;
+    binding::BindingCacheConfig c;
+    c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
+    c.duplicate_address_detection = false;
+    binding::BindingCache bc(c, auth);
+    HomeAgentDataPlane plane;
+    plane.home_agent_addresses = {ha};
+    plane.spd[hoa] = testing::node_spd(hoa, ha, 0x10000, true, {mnp});
+    const PolicyId ha_esp{Selector{h, a, 50, std::nullopt}, PolicyDirection::in, PolicyType::main};
+    EXPECT_FALSE(desired_state(bc, plane).policies.contains(ha_esp)) << "no binding, no payload entries";
+    settle(bc, bc.handle(bu(1, coa), binding::TimePoint{}), binding::TimePoint{});
+    auto k = desired_state(bc, plane);
+    ASSERT_TRUE(k.policies.contains(ha_esp));
+    const Policy& p = k.policies.at(ha_esp);
+    EXPECT_EQ(p.action, PolicyAction::allow);
+    EXPECT_TRUE(p.templates.empty());
+    // It must win over the payload entry that takes the same packet.
+    const PolicyId payload_in{Selector{h, prefix("::/0"), 0, std::nullopt}, PolicyDirection::in, PolicyType::main};
+    ASSERT_TRUE(k.policies.contains(payload_in));
+    EXPECT_LT(p.priority, k.policies.at(payload_in).priority);
+    plane.spd[hoa] = testing::node_spd(hoa, ha, 0x10000, true);
+    plane.spd[hoa].resize(2);   // BU and BA only
+    EXPECT_FALSE(desired_state(bc, plane).policies.contains(ha_esp)) << "only with payload protection";
+
+    binding::BindingUpdateListConfig mc;
+    mc.home_address = hoa;
+    mc.home_agent_address = ha;
+    mc.mobile_router = true;
+    binding::BindingUpdateList bul(mc);
+    MobileDataPlane mplane;
+    mplane.mobile_network_prefixes = {mnp};
+    mplane.spd = testing::node_spd(hoa, ha, 0x10000, false, {mnp});
+    settle(bul, bul.handle(binding::MovedToCareOfAddress{coa, 0}, binding::TimePoint{}), binding::TimePoint{});
+    k = desired_state(bul, mplane);
+    const PolicyId mr_esp{Selector{a, h, 50, std::nullopt}, PolicyDirection::in, PolicyType::main};
+    ASSERT_TRUE(k.policies.contains(mr_esp));
+    EXPECT_TRUE(k.policies.at(mr_esp).templates.empty());
+    const PolicyId down{Selector{prefix("::/0"), h, 0, std::nullopt}, PolicyDirection::in, PolicyType::main};
+    ASSERT_TRUE(k.policies.contains(down));
+    EXPECT_LT(k.policies.at(mr_esp).priority, k.policies.at(down).priority);
+    for (auto d : {PolicyDirection::out, PolicyDirection::in}) {
+        const PolicyId link{Selector{mnp, mnp, 0, std::nullopt}, d, PolicyType::main};
+        ASSERT_TRUE(k.policies.contains(link));
+        EXPECT_TRUE(k.policies.at(link).templates.empty());
+        const PolicyId payload{d == PolicyDirection::out ? Selector{mnp, prefix("::/0"), 0, std::nullopt}
+                                                         : Selector{prefix("::/0"), mnp, 0, std::nullopt},
+                               d, PolicyType::main};
+        ASSERT_TRUE(k.policies.contains(payload));
+        EXPECT_LT(k.policies.at(link).priority, k.policies.at(payload).priority);
+    }
+    EXPECT_EQ(marks::owned_only(k), k);
+}
+
 }  // namespace
 }  // namespace nemokey::mobility::dataplane
