@@ -88,12 +88,14 @@ std::optional<ReadinessChange> KeyingState::child_down(const std::string& connec
     return update(s);
 }
 
-void KeyingState::endpoints_moved(const std::string& connection, uint32_t unique_id, std::string local_host,
+bool KeyingState::endpoints_moved(const std::string& connection, uint32_t unique_id, std::string local_host,
                                   std::string remote_host) {
     auto it = states_.find(connection);
-    if (it == states_.end() || it->second.ike_unique_id != unique_id) return;
+    if (it == states_.end() || it->second.ike_unique_id != unique_id) return false;
+    if (it->second.local_host == local_host && it->second.remote_host == remote_host) return false;
     it->second.local_host = std::move(local_host);
     it->second.remote_host = std::move(remote_host);
+    return true;
 }
 
 void KeyingState::message(int exchange_type, bool incoming, bool request) {

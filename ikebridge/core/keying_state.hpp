@@ -59,7 +59,9 @@ public:
                                             uint32_t child_unique_id, const std::string& child);
     std::optional<ReadinessChange> child_down(const std::string& connection, uint32_t ike_unique_id,
                                               uint32_t child_unique_id);
-    void endpoints_moved(const std::string& connection, uint32_t unique_id, std::string local_host,
+    // True when the IKE SA is known and now at other addresses (several
+    // kernel MIGRATEs of one handover report the same move).
+    bool endpoints_moved(const std::string& connection, uint32_t unique_id, std::string local_host,
                          std::string remote_host);
     // Counts one IKE message (requests are the exchanges).
     void message(int exchange_type, bool incoming, bool request);

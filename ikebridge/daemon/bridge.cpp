@@ -101,8 +101,9 @@ void Bridge::on_bus_event(const BusEvent& e) {
             change = state_.child_down(e.ike_name, e.ike_unique_id, e.child_unique_id);
             break;
         case NK_CHARON_IKE_ENDPOINT_UPDATE:
+            if (!state_.endpoints_moved(e.ike_name, e.ike_unique_id, e.local_host, e.remote_host)) break;
             count("ike-sa.endpoints-moved");
-            state_.endpoints_moved(e.ike_name, e.ike_unique_id, e.local_host, e.remote_host);
+            log_info("IKE_ENDPOINTS_MOVED", e.ike_name + " local " + e.local_host + " remote " + e.remote_host);
             publish_({{"event", "ike-endpoints-moved"},
                       {"connection", e.ike_name},
                       {"local", e.local_host},

@@ -22,6 +22,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "conf/parser.hpp"
+#include "ikebridge/adapters/kernel/migrate_watch.hpp"
 #include "ikebridge/adapters/kernel/stale_sas.hpp"
 #include "ikebridge/core/authorization.hpp"
 #include "ikebridge/daemon/bridge.hpp"
@@ -257,6 +258,17 @@ int main(int argc, char** argv) {
             if (server) server->publish(event);
         });
         context.bridge = &bridge;
+        // K flag: the IKE SA follows the MIGRATEs with KMADDRESS (charon
+        // moves it silently; the shim confirms and reports the move).
+        std::string watch_error;
+        ikebridge::adapters::MigrateWatch migrate_watch(
+            io,
+            [](const ikebridge::adapters::KmAddressMigrate& m) {
+                nk_charon_watch_endpoints(m.reqid, m.family, m.local.data(), m.remote.data());
+            },
+            watch_error);
+        if (!migrate_watch.open())
+            ikebridge::log_error("IKE_MIGRATE_WATCH", watch_error + "; IKE endpoint moves go unreported");
         boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
         std::function<void()> wait_signal = [&] {
             signals.async_wait([&](const boost::system::error_code& e, int sig) {

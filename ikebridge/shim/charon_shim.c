@@ -17,6 +17,7 @@
 #include <bus/listeners/logger.h>
 #include <credentials/auth_cfg.h>
 #include <encoding/message.h>
+#include <processing/jobs/callback_job.h>
 
 typedef struct {
     logger_t public;
@@ -201,6 +202,101 @@ static bool listener_ike_update(listener_t *this, ike_sa_t *ike_sa, host_t *loca
     event.remote_host = r;
     emit_event(&event, ike_sa, NULL);
     return TRUE;
+}
+
+/* RFC 4877 sec. 4.4 (K flag): an XFRM MIGRATE carrying KMADDRESS makes
+ * charon's kernel interface queue a migrate_job, which re-targets the IKE
+ * SA of the CHILD_SA with that reqid to the KMADDRESS pair without telling
+ * the bus (no ike_update). ikebridged hears the same MIGRATE on its own
+ * XFRM socket and calls nk_charon_watch_endpoints(); a job of ours checks
+ * that the IKE SA is at the new addresses and reports an endpoint update.
+ * (Not a kernel listener of our own: charon's kernel interface hands the
+ * event's hosts to the migrate_job, which frees them whenever it is done,
+ * so a second listener would read freed memory.) The jobs are unordered,
+ * so ours retries on charon's scheduler (never on our event loop) until the
+ * migrate_job ran. */
+struct moved_check {
+    uint32_t reqid;
+    host_t *local;
+    host_t *remote;
+    int tries;
+};
+
+static void moved_check_destroy(struct moved_check *check)
+{
+    check->local->destroy(check->local);
+    check->remote->destroy(check->remote);
+    free(check);
+}
+
+static job_requeue_t moved_check_run(struct moved_check *check)
+{
+    enumerator_t *ike_sas, *children;
+    ike_sa_t *ike_sa;
+    child_sa_t *child_sa;
+    bool found = FALSE, moved = FALSE;
+
+    ike_sas = charon->ike_sa_manager->create_enumerator(charon->ike_sa_manager, TRUE);
+    while (!found && ike_sas->enumerate(ike_sas, &ike_sa))
+    {
+        children = ike_sa->create_child_sa_enumerator(ike_sa);
+        while (children->enumerate(children, &child_sa))
+        {
+            if (child_sa->get_reqid(child_sa) == check->reqid)
+            {
+                found = TRUE;
+                break;
+            }
+        }
+        children->destroy(children);
+        if (found && ike_sa->get_my_host(ike_sa)->ip_equals(ike_sa->get_my_host(ike_sa), check->local) &&
+            ike_sa->get_other_host(ike_sa)->ip_equals(ike_sa->get_other_host(ike_sa), check->remote))
+        {
+            struct nk_charon_event event = {
+                .kind = NK_CHARON_IKE_ENDPOINT_UPDATE,
+                .detail = "kernel migrate (KMADDRESS)",
+            };
+            moved = TRUE;
+            emit_event(&event, ike_sa, NULL);
+        }
+    }
+    ike_sas->destroy(ike_sas);
+    /* no IKE SA holds the reqid (static policy, IKE SA gone): nothing to say */
+    if (!found || moved || ++check->tries >= 200)
+    {
+        return JOB_REQUEUE_NONE;
+    }
+    return JOB_RESCHEDULE_MS(10);
+}
+
+int nk_charon_watch_endpoints(unsigned reqid, int family, const unsigned char *local, const unsigned char *remote)
+{
+    struct moved_check *check;
+    size_t len = family == AF_INET6 ? 16 : 4;
+
+    if (!running || (family != AF_INET6 && family != AF_INET))
+    {
+        return -1;
+    }
+    check = calloc(1, sizeof(*check));
+    if (!check)
+    {
+        return -1;
+    }
+    check->reqid = reqid;
+    check->local = host_create_from_chunk(family, chunk_create((u_char *)local, len), 0);
+    check->remote = host_create_from_chunk(family, chunk_create((u_char *)remote, len), 0);
+    if (!check->local || !check->remote)
+    {
+        DESTROY_IF(check->local);
+        DESTROY_IF(check->remote);
+        free(check);
+        return -1;
+    }
+    lib->processor->queue_job(lib->processor,
+                              (job_t *)callback_job_create((callback_job_cb_t)moved_check_run, check,
+                                                           (callback_job_cleanup_t)moved_check_destroy, NULL));
+    return 0;
 }
 
 /* Fills one nk_charon_ts; FALSE for a selector type we do not know. */

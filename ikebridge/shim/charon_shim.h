@@ -94,6 +94,13 @@ int nk_charon_loaded_plugins(char *buf, size_t buf_len);
 /* Stops charon and releases libcharon and libstrongswan. Idempotent. */
 void nk_charon_stop(void);
 
+/* An XFRM MIGRATE with KMADDRESS (local, remote: 16 bytes for AF_INET6, 4
+ * for AF_INET, network order) was seen for the CHILD_SA with `reqid`: once
+ * charon's IKE SA holding it is at that pair, an NK_CHARON_IKE_ENDPOINT_UPDATE
+ * event follows (checked on charon's scheduler for at most 2 s). 0 when
+ * queued, -1 when charon is not running or the arguments are bad. */
+int nk_charon_watch_endpoints(unsigned reqid, int family, const unsigned char *local, const unsigned char *remote);
+
 #ifdef __cplusplus
 }
 #endif

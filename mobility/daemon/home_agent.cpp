@@ -309,7 +309,10 @@ void HomeAgent::run(binding::Actions actions) {
     }
     if (!kernel_work) return;
     executor_->execute(actions, [this](uint64_t operation, bool ok) {
-        if (!ok) rt_.count("kernel.commit-failed");
+        if (!ok) {
+            rt_.count("kernel.commit-failed");
+            log_warning("MOB_KERNEL_FAILED", "the kernel refused: " + executor_->stats().last_failure);
+        }
         run(cache_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
         snapshot_soon();
     });

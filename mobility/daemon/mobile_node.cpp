@@ -235,7 +235,10 @@ void MobileNode::run(binding::Actions actions) {
     }
     if (!kernel_work) return;
     executor_->execute(actions, [this](uint64_t operation, bool ok) {
-        if (!ok) rt_.count("kernel.commit-failed");
+        if (!ok) {
+            rt_.count("kernel.commit-failed");
+            log_warning("MOB_KERNEL_FAILED", "the kernel refused: " + executor_->stats().last_failure);
+        }
         if (handover_ && !handover_->migrated) handover_->migrated = monotonic_now();
         run(list_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
     });
@@ -327,10 +330,18 @@ void MobileNode::finish_handover() {
                                  std::to_string(ms_between(h.detected, h.decided)) + " migrate-done " + step(h.migrated) +
                                  " bu-sent " + step(h.bu_sent) + " ba-received " + step(h.ba_received) +
                                  " first-packet " + (h.first_packet ? step(h.first_packet) : std::string("none")));
+    auto ms_or_none = [&](const std::optional<binding::TimePoint>& t) {
+        return t ? nlohmann::json(ms_between(h.detected, *t)) : nlohmann::json(-1);
+    };
     rt_.publish(nlohmann::json{{"kind", "handover"},
                                {"from", h.from ? h.from->to_string() : ""},
                                {"to", h.to.to_string()},
+                               {"reason", h.reason},
+                               {"detected-monotonic-ms",
+                                std::chrono::duration<double, std::milli>(h.detected.time_since_epoch()).count()},
                                {"decided-ms", ms_between(h.detected, h.decided)},
+                               {"migrate-done-ms", ms_or_none(h.migrated)},
+                               {"bu-sent-ms", ms_or_none(h.bu_sent)},
                                {"ba-received-ms", h.ba_received ? ms_between(h.detected, *h.ba_received) : -1},
                                {"first-packet-ms", h.first_packet ? ms_between(h.detected, *h.first_packet) : -1}});
 }

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -309,6 +310,12 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
         ++counters.events_published;
         json e = event;
         if (e.is_object() && !e.contains("time")) e["time"] = now_rfc3339();
+        // CLOCK_MONOTONIC (one clock for every namespace of a kernel), so a
+        // reader can line events of several daemons up with its own
+        // measurements to the millisecond.
+        if (e.is_object() && !e.contains("monotonic-ms"))
+            e["monotonic-ms"] = std::chrono::duration<double, std::milli>(
+                                    std::chrono::steady_clock::now().time_since_epoch()).count();
         auto line = std::make_shared<const std::string>(e.dump(-1, ' ', false, json::error_handler_t::replace) + '\n');
         std::vector<ConnectionPtr> subscribers;
         for (const ConnectionPtr& c : connections)

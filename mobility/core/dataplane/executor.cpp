@@ -218,10 +218,20 @@ void KernelExecutor::run(std::vector<Step> steps) {
     kernel_.submit(std::move(requests), BatchMode::continue_on_error,
                    [this, copy = std::move(copy), steps = std::move(steps)](std::vector<OperationResult> results) mutable {
                        bool ok = results.size() == copy.size();
+                       std::string failures;
                        for (size_t i = 0; i < results.size() && i < copy.size(); ++i) {
-                           if (results[i].ok()) record_success(installed_, copy[i].operation);
-                           else ok = false;
+                           if (results[i].ok()) {
+                               record_success(installed_, copy[i].operation);
+                               continue;
+                           }
+                           ok = false;
+                           if (!failures.empty()) failures += "; ";
+                           failures += describe(copy[i].operation) + ": " +
+                                       (results[i].detail.empty() ? std::string(to_string(results[i].status))
+                                                                  : results[i].detail) +
+                                       (results[i].error ? " (errno " + std::to_string(results[i].error) + ")" : "");
                        }
+                       if (!ok) stats_.last_failure = failures.empty() ? "the batch was cut short" : failures;
                        if (ok) {
                            in_flight_ = false;
                            for (auto& step : steps) finish(std::move(step), true);

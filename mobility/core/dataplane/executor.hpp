@@ -48,6 +48,9 @@ struct ExecutorStats {
     uint64_t operations = 0;
     uint64_t failed_batches = 0;
     uint64_t resyncs = 0;          // dumps after a failure or at start
+    // The operations of the last failed batch that the kernel refused, with
+    // its answer ("migrate ...: No such file or directory (2)"), for the log.
+    std::string last_failure;
 };
 
 class KernelExecutor {

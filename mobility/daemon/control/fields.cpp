@@ -142,7 +142,8 @@ std::string render_event(const json& event) {
     };
     std::string out = text_of("time") + " " + text_of("kind");
     for (auto it = event.begin(); it != event.end(); ++it) {
-        if (it.key() == "time" || it.key() == "kind") continue;
+        // monotonic-ms lines events up for programs; people read "time".
+        if (it.key() == "time" || it.key() == "kind" || it.key() == "monotonic-ms") continue;
         std::string v;
         if (it->is_string()) {
             v = it->get<std::string>();

@@ -56,6 +56,26 @@ def clear_mobility_header(ip):
     return False
 
 
+UDP = 17
+
+
+def clear_udp_payload(ip, magic):
+    """Bytes of UDP payload starting with `magic` that the IPv6 packet shows
+    in clear (also inside an IPv6-in-IPv6 tunnel that is not in ESP); 0
+    when it carries none or the datagram is inside ESP."""
+    while len(ip) >= 40 and ip[0] >> 4 == 6:
+        nh, off = ip[6], 40
+        while nh in (HOPOPTS, ROUTING, DSTOPTS, FRAGMENT) and off + 8 <= len(ip):
+            nh, off = ip[off], off + (8 if nh == FRAGMENT else (ip[off + 1] + 1) * 8)
+        if nh == UDP:
+            payload = ip[off + 8:]
+            return len(payload) if payload.startswith(magic) else 0
+        if nh != IPV6:
+            return 0
+        ip = ip[off:]
+    return 0
+
+
 def main():
     marker = sys.argv[1].encode()
     total = {"frames": 0, "esp": 0, "marker": 0, "clear_mh": 0}

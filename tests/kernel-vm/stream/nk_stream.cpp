@@ -9,7 +9,7 @@
 //       kernel). Send errors (no route during a handover) are counted, the
 //       stream goes on.
 //   nk_stream receive --port P [--expect-ms D] [--linger-ms L] [--count N]
-//                     [--bind ADDR] [--gap-ms G] [--json]
+//                     [--bind ADDR] [--gap-ms G] [--json] [--trace FILE]
 //       prints "receive: listening on port P" once the socket is bound, then
 //       receives for at most D ms (default 10000) after that line, or until
 //       the stream's last packet has arrived and L ms (default 200) passed
@@ -27,13 +27,17 @@
 //       G ms as a line "gap AT_MS LENGTH_MS LOST" (AT_MS: CLOCK_MONOTONIC
 //       arrival of the packet after it; LOST: sequence numbers skipped),
 //       one per handover of a long run ("gaps" in --json: [[at, length, lost]]);
-//       with --json the same keys as one JSON object on one line.
+//       with --json the same keys as one JSON object on one line;
+//       with --trace FILE, one line "ARRIVAL_MS SEQ" per datagram of the
+//       stream (CLOCK_MONOTONIC ms), for plots of the stream over time.
+//       SIGTERM or SIGINT ends the reception early, with the figures so far.
 // Both exit 0 when they ran (the scenario judges the figures), 2 on bad
 // usage, 1 when a socket cannot be set up.
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +91,9 @@ uint64_t now_ns() {
 }
 double ms(uint64_t ns) { return double(ns) / 1e6; }
 
+volatile sig_atomic_t stop_requested = 0;
+void request_stop(int) { stop_requested = 1; }
+
 // ADDR (numeric, IPv6 or IPv4) and PORT as a socket address.
 bool parse_addr(const std::string& addr, unsigned port, sockaddr_storage& out, socklen_t& len) {
     addrinfo hints{};
@@ -102,7 +109,7 @@ bool parse_addr(const std::string& addr, unsigned port, sockaddr_storage& out, s
 }
 
 struct Options {
-    std::string to, from, bind;
+    std::string to, from, bind, trace;
     unsigned port = 0;
     unsigned rate = 200;
     long duration_ms = 1000;
@@ -138,6 +145,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         if (a == "--to") o.to = v;
         else if (a == "--from") o.from = v;
         else if (a == "--bind") o.bind = v;
+        else if (a == "--trace") o.trace = v;
         else if (a == "--port") { ok = parse_long(v, 1, 65535, n); o.port = unsigned(n); }
         else if (a == "--rate") { ok = parse_long(v, 1, 100000, n); o.rate = unsigned(n); }
         else if (a == "--duration-ms") ok = parse_long(v, 1, 3600000, o.duration_ms);
@@ -305,6 +313,17 @@ int run_receive(const Options& o) {
         close(fd);
         return 1;
     }
+    // No SA_RESTART: the signal interrupts poll() and ends the loop.
+    struct sigaction sa {};
+    sa.sa_handler = request_stop;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    FILE* trace = nullptr;
+    if (!o.trace.empty() && !(trace = std::fopen(o.trace.c_str(), "w"))) {
+        std::printf("receive: cannot write %s: %s\n", o.trace.c_str(), std::strerror(errno));
+        close(fd);
+        return 1;
+    }
     std::printf("receive: listening on port %u\n", o.port);
     std::fflush(stdout);
 
@@ -319,7 +338,7 @@ int run_receive(const Options& o) {
     std::vector<unsigned char> buf(65536);
     for (;;) {
         const uint64_t now = now_ns();
-        if (now >= deadline) break;
+        if (now >= deadline || stop_requested) break;
         uint64_t wait_ns = deadline - now;
         if (got_last) {
             const uint64_t linger_end = r.last_ns + uint64_t(o.linger_ms) * 1000000u;
@@ -356,6 +375,7 @@ int run_receive(const Options& o) {
             continue;
         }
         seen[pk.seq] = true;
+        if (trace) std::fprintf(trace, "%.3f %u\n", ms(at), pk.seq);
         if (r.received > 0) {
             if (pk.seq < max_seq) ++r.reordered;
             const uint64_t gap = at - r.last_ns;
@@ -380,6 +400,7 @@ int run_receive(const Options& o) {
         if (pk.count > 0 && pk.seq + 1 == pk.count) got_last = true;
     }
     close(fd);
+    if (trace) std::fclose(trace);
     if (r.expected >= 0) {
         // Every sequence number below the expected count that never came,
         // including the tail after the last packet received.
@@ -397,7 +418,7 @@ void usage() {
                  "usage: nk_stream send --to ADDR --port P [--rate PPS] [--duration-ms D] "
                  "[--from ADDR] [--size BYTES]\n"
                  "       nk_stream receive --port P [--expect-ms D] [--linger-ms L] [--count N] "
-                 "[--bind ADDR] [--json]\n");
+                 "[--bind ADDR] [--gap-ms G] [--json] [--trace FILE]\n");
 }
 
 }  // namespace

@@ -79,6 +79,20 @@ TEST(KeyingStateTest, ReestablishedIkeSaReplacesTheOldOne) {
     EXPECT_FALSE(r->ready);
 }
 
+// One handover's kernel MIGRATEs (one per policy) all report the same move:
+// it is news once; an IKE SA that is not the current one is none.
+TEST(KeyingStateTest, EndpointMovesAreNewsOnce) {
+    auto p = plan();
+    KeyingState s(p);
+    s.ike_up("home-agent", 1, "fqdn:ha", "2001:db8:a1::5", "2001:db8:1::1");
+    EXPECT_FALSE(s.endpoints_moved("home-agent", 1, "2001:db8:a1::5", "2001:db8:1::1")) << "where it already is";
+    EXPECT_TRUE(s.endpoints_moved("home-agent", 1, "2001:db8:a2::5", "2001:db8:1::1"));
+    EXPECT_FALSE(s.endpoints_moved("home-agent", 1, "2001:db8:a2::5", "2001:db8:1::1"));
+    EXPECT_EQ(s.find("home-agent")->local_host, "2001:db8:a2::5");
+    EXPECT_FALSE(s.endpoints_moved("home-agent", 2, "2001:db8:a1::5", "2001:db8:1::1")) << "not its IKE SA";
+    EXPECT_FALSE(s.endpoints_moved("other", 1, "2001:db8:a1::5", "2001:db8:1::1"));
+}
+
 TEST(KeyingStateTest, UnknownConnectionsChangeNothing) {
     auto p = plan();
     KeyingState s(p);
