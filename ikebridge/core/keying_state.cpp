@@ -67,6 +67,17 @@ std::optional<ReadinessChange> KeyingState::ike_down(const std::string& connecti
     return update(s);
 }
 
+std::optional<ReadinessChange> KeyingState::ike_rekeyed(const std::string& connection, uint32_t old_id,
+                                                        uint32_t new_id) {
+    auto it = states_.find(connection);
+    if (it == states_.end() || it->second.ike_unique_id != old_id) return std::nullopt;   // not the current one
+    auto& s = it->second;
+    s.ike_unique_id = new_id;
+    for (auto& [id, c] : s.children)
+        if (c.ike_unique_id == old_id) c.ike_unique_id = new_id;
+    return update(s);
+}
+
 std::optional<ReadinessChange> KeyingState::child_up(const std::string& connection, uint32_t ike_unique_id,
                                                      uint32_t child_unique_id, const std::string& child) {
     auto it = states_.find(connection);

@@ -55,6 +55,9 @@ public:
     std::optional<ReadinessChange> ike_up(const std::string& connection, uint32_t unique_id, std::string peer_id,
                                           std::string local_host, std::string remote_host);
     std::optional<ReadinessChange> ike_down(const std::string& connection, uint32_t unique_id);
+    // RFC 7296 sec. 2.18: the IKE SA `new_id` replaced `old_id` and took its
+    // CHILD_SAs over (readiness unchanged).
+    std::optional<ReadinessChange> ike_rekeyed(const std::string& connection, uint32_t old_id, uint32_t new_id);
     std::optional<ReadinessChange> child_up(const std::string& connection, uint32_t ike_unique_id,
                                             uint32_t child_unique_id, const std::string& child);
     std::optional<ReadinessChange> child_down(const std::string& connection, uint32_t ike_unique_id,

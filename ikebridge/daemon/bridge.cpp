@@ -85,6 +85,12 @@ void Bridge::on_bus_event(const BusEvent& e) {
                                       " - " + e.remote_host + " peer " + e.peer_id);
             change = state_.ike_up(e.ike_name, e.ike_unique_id, e.peer_id, e.local_host, e.remote_host);
             break;
+        case NK_CHARON_IKE_REKEY:
+            count("ike-sa.rekeyed");
+            log_info("IKE_SA_REKEYED", e.ike_name + "[" + std::to_string(e.ike_old_unique_id) + "] -> [" +
+                                           std::to_string(e.ike_unique_id) + "]");
+            change = state_.ike_rekeyed(e.ike_name, e.ike_old_unique_id, e.ike_unique_id);
+            break;
         case NK_CHARON_IKE_DOWN:
             count("ike-sa.down");
             log_info("IKE_SA_DOWN", e.ike_name + "[" + std::to_string(e.ike_unique_id) + "]");

@@ -35,6 +35,7 @@ struct BusEvent {
     int kind = 0;   // nk_charon_event_kind
     std::string ike_name;
     uint32_t ike_unique_id = 0;
+    uint32_t ike_old_unique_id = 0;   // IKE_REKEY
     std::string child_name;
     uint32_t child_reqid = 0;
     uint32_t child_unique_id = 0;

@@ -154,6 +154,20 @@ static bool listener_child_updown(listener_t *this, ike_sa_t *ike_sa, child_sa_t
     return TRUE;
 }
 
+/* RFC 7296 sec. 2.18: the new IKE SA takes the CHILD_SAs over; charon
+ * reports neither IKE_SA going down nor the new one coming up. */
+static bool listener_ike_rekey(listener_t *this, ike_sa_t *old, ike_sa_t *new)
+{
+    struct nk_charon_event event = {
+        .kind = NK_CHARON_IKE_REKEY,
+    };
+
+    (void)this;
+    event.ike_old_unique_id = old->get_unique_id(old);
+    emit_event(&event, new, NULL);
+    return TRUE;
+}
+
 /* A rekeyed CHILD_SA keeps its reqid: report the new one as up, so the
  * C++ side tracks its unique state, and the old one as down. */
 static bool listener_child_rekey(listener_t *this, ike_sa_t *ike_sa, child_sa_t *old, child_sa_t *new)
@@ -465,6 +479,7 @@ int nk_charon_start(const struct nk_charon_config *config, char *err, size_t err
             .child_updown = listener_child_updown,
             .ike_update = listener_ike_update,
             .child_rekey = listener_child_rekey,
+            .ike_rekey = listener_ike_rekey,
             .message = listener_message,
             .narrow = listener_narrow,
         },

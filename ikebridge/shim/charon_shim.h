@@ -26,6 +26,7 @@ enum nk_charon_event_kind {
     NK_CHARON_CHILD_DOWN,
     NK_CHARON_IKE_ENDPOINT_UPDATE,
     NK_CHARON_MESSAGE,      /* an IKE request or response, sent or received */
+    NK_CHARON_IKE_REKEY,    /* the IKE SA was rekeyed: ike_unique_id is the new one */
 };
 struct nk_charon_event {
     enum nk_charon_event_kind kind;
@@ -41,6 +42,7 @@ struct nk_charon_event {
     int exchange_type;      /* MESSAGE: RFC 7296 sec. 3.1 (34 IKE_SA_INIT ... 37 INFORMATIONAL) */
     int incoming;           /* MESSAGE: 1 received, 0 sent */
     int request;            /* MESSAGE: 1 request, 0 response */
+    unsigned ike_old_unique_id; /* IKE_REKEY: the IKE SA it replaces (no IKE_DOWN follows for it) */
 };
 typedef void (*nk_charon_event_fn)(void *ctx, const struct nk_charon_event *event);
 

@@ -109,12 +109,7 @@ for i in $(seq 100); do grep -q listening "$T/stream.txt" && break; sleep 0.1; d
 ip netns exec nk-mnn "$NK_BUILD/tests/kernel-vm/nk_stream" send --to "$TOPO_CN" --port $PORT --rate "$RATE" \
   --duration-ms 3600000 > "$T/send.txt" &
 PID_send=$!
-# stream_flows: the correspondent's trace grows within 5 s.
-stream_flows() {
-  local before i; before=$(wc -l < "$T/trace.txt")
-  for i in $(seq 50); do (( $(wc -l < "$T/trace.txt") > before )) && return 0; sleep 0.1; done
-  return 1
-}
+stream_flows() { trace_grows "$T/trace.txt"; }
 check "the correspondent receives the sensor's stream" stream_flows
 
 # handovers_seen: how many handover events the mobile router published.

@@ -16,22 +16,34 @@ std::vector<MigrateSas> migrations_for(const KernelObjects& installed, const net
     const IpAddress old_coa{old_coa_v6};
     const IpAddress new_coa{new_coa_v6};
     std::optional<IpAddress> peer;   // the other end of the IKE SA
+    // One MIGRATE per SA. Policies that share a tunnel-mode SA (the home
+    // address's and a prefix's payload) get their templates from the
+    // reconcile (an in-place policy update) instead: a second MIGRATE finds
+    // the SA gone from the old addresses, and a packet sent on it in that
+    // instant leaves a larval ACQUIRE state there that the MIGRATE tries to
+    // clone and fails on (ENODATA; seen in the testbed, twice in 20
+    // handovers, each costing an IKE re-establishment).
+    std::vector<std::tuple<uint32_t, IpAddress, IpAddress>> moved;   // (reqid, old source, old destination)
     for (const auto& [id, p] : installed.policies) {
         MigrateSas m;
         m.policy = id;
+        bool new_sa = false;
         for (const auto& t : p.templates) {
             if (t.mode != SaMode::tunnel || !t.source || !t.destination) continue;
-            if (*t.source == old_coa) {
-                m.templates.push_back(MigrateTemplate{t.protocol, t.mode, t.reqid, old_coa, *t.destination,
-                                                      new_coa, *t.destination});
-                peer = *t.destination;
-            } else if (*t.destination == old_coa) {
-                m.templates.push_back(MigrateTemplate{t.protocol, t.mode, t.reqid, *t.source, old_coa,
-                                                      *t.source, new_coa});
-                peer = *t.source;
+            if (*t.source != old_coa && *t.destination != old_coa) continue;
+            const bool outbound_sa = *t.source == old_coa;
+            m.templates.push_back(outbound_sa ? MigrateTemplate{t.protocol, t.mode, t.reqid, old_coa, *t.destination,
+                                                                new_coa, *t.destination}
+                                              : MigrateTemplate{t.protocol, t.mode, t.reqid, *t.source, old_coa,
+                                                                *t.source, new_coa});
+            peer = outbound_sa ? *t.destination : *t.source;
+            const auto key = std::make_tuple(t.reqid, *t.source, *t.destination);
+            if (std::find(moved.begin(), moved.end(), key) == moved.end()) {
+                moved.push_back(key);
+                new_sa = true;
             }
         }
-        if (!m.templates.empty()) out.push_back(std::move(m));
+        if (new_sa) out.push_back(std::move(m));
     }
     if (!move_ike_sa) return out;
     auto kmaddress = [&](const IpAddress& other) {

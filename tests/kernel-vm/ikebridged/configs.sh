@@ -114,3 +114,31 @@ ike_counter() {
 
 # ike_ready NAME: ikebridged NAME reports its (first) connection ready.
 ike_ready() { ike_at "$1" status-get | grep -q '"ready": true'; }
+
+# ike_stack_stop [LABEL] [SUFFIX]: SIGTERM to the mobile router's and the
+# home agent's mobilityd and ikebridged (PID_mr, PID_ha, PID_ikemr,
+# PID_ikeha), then checks that all four stopped cleanly and that both
+# namespaces are as $NK_OUT/ha-before.txt and mr-before.txt recorded them
+# (the states after go to $NK_OUT/ha-afterSUFFIX.txt, mr-afterSUFFIX.txt).
+# LABEL goes before each check's name.
+ike_stack_stop() {
+  local label=${1:-} suffix=${2:-} rc
+  kill -TERM $PID_mr; wait $PID_mr; rc=$?
+  kill -TERM $PID_ha; wait $PID_ha; rc=$rc$?
+  kill -TERM $PID_ikemr; wait $PID_ikemr; rc=$rc$?
+  kill -TERM $PID_ikeha; wait $PID_ikeha; rc=$rc$?
+  check "${label}all four daemons stopped cleanly" test "$rc" = 0000
+  kernel_state nk-ha > "$NK_OUT/ha-after$suffix.txt"
+  kernel_state nk-mr > "$NK_OUT/mr-after$suffix.txt"
+  check "${label}SIGTERM left the home agent's namespace as found" diff "$NK_OUT/ha-before.txt" "$NK_OUT/ha-after$suffix.txt"
+  check "${label}SIGTERM left the mobile router's namespace as found" \
+    diff "$NK_OUT/mr-before.txt" "$NK_OUT/mr-after$suffix.txt"
+}
+
+# trace_grows FILE: an nk_stream --trace FILE gets new lines within 5 s
+# (the stream flows).
+trace_grows() {
+  local before i; before=$(wc -l < "$1")
+  for i in $(seq 50); do (( $(wc -l < "$1") > before )) && return 0; sleep 0.1; done
+  return 1
+}

@@ -64,13 +64,5 @@ python3 "$NK_SRC/tests/kernel-vm/ikebridged/capture_check.py" "$MARKER" "$NK_OUT
 cat "$NK_OUT/capture-check.txt"
 check "the observer saw ESP, no marker in clear, no Mobility Header outside ESP" test "$rc" = 0
 
-kill -TERM $PID_mr; wait $PID_mr; rc_mr=$?
-kill -TERM $PID_ha; wait $PID_ha; rc_ha=$?
-kill -TERM $PID_ikemr; wait $PID_ikemr; rc_ikemr=$?
-kill -TERM $PID_ikeha; wait $PID_ikeha; rc_ikeha=$?
-check "all four daemons stopped cleanly" test "$rc_mr$rc_ha$rc_ikemr$rc_ikeha" = 0000
-kernel_state nk-ha > "$NK_OUT/ha-after.txt"
-kernel_state nk-mr > "$NK_OUT/mr-after.txt"
-check "SIGTERM left the home agent's namespace as found" diff "$NK_OUT/ha-before.txt" "$NK_OUT/ha-after.txt"
-check "SIGTERM left the mobile router's namespace as found" diff "$NK_OUT/mr-before.txt" "$NK_OUT/mr-after.txt"
+ike_stack_stop
 check_done

@@ -56,13 +56,5 @@ check "correspondent reaches the home address (back on link 1)" topo_ping nk-cn 
 check "K set: still exactly one IKE_SA_INIT after two handovers" test "$(ike_counter ikemr exchange.ike-sa-init.sent)" = 1
 grep MOB_HANDOVER "$NK_OUT/mr.log" | tail -2
 
-kill -TERM $PID_mr; wait $PID_mr; rc_mr=$?
-kill -TERM $PID_ha; wait $PID_ha; rc_ha=$?
-kill -TERM $PID_ikemr; wait $PID_ikemr; rc_ikemr=$?
-kill -TERM $PID_ikeha; wait $PID_ikeha; rc_ikeha=$?
-check "all four daemons stopped cleanly" test "$rc_mr$rc_ha$rc_ikemr$rc_ikeha" = 0000
-kernel_state nk-ha > "$NK_OUT/ha-after.txt"
-kernel_state nk-mr > "$NK_OUT/mr-after.txt"
-check "SIGTERM left the home agent's namespace as found" diff "$NK_OUT/ha-before.txt" "$NK_OUT/ha-after.txt"
-check "SIGTERM left the mobile router's namespace as found" diff "$NK_OUT/mr-before.txt" "$NK_OUT/mr-after.txt"
+ike_stack_stop
 check_done

@@ -79,6 +79,29 @@ TEST(KeyingStateTest, ReestablishedIkeSaReplacesTheOldOne) {
     EXPECT_FALSE(r->ready);
 }
 
+// An IKE rekey hands the CHILD_SAs to a new IKE SA without any down/up:
+// readiness stays, and the new IKE SA's later events count.
+TEST(KeyingStateTest, RekeyedIkeSaKeepsReadinessAndTakesOver) {
+    auto p = plan();
+    KeyingState s(p);
+    s.ike_up("home-agent", 1, "fqdn:ha", "2001:db8:a1::5", "2001:db8:1::1");
+    s.child_up("home-agent", 1, 10, "signalling");
+    ASSERT_TRUE(s.child_up("home-agent", 1, 11, "payload"));
+    EXPECT_FALSE(s.ike_rekeyed("home-agent", 7, 2)) << "not the current IKE SA: nothing";
+    EXPECT_EQ(s.find("home-agent")->ike_unique_id, 1u);
+    EXPECT_FALSE(s.ike_rekeyed("home-agent", 1, 2)) << "readiness unchanged";
+    EXPECT_TRUE(s.find("home-agent")->ready);
+    EXPECT_EQ(s.find("home-agent")->ike_unique_id, 2u);
+    EXPECT_FALSE(s.ike_down("home-agent", 1)) << "the old IKE SA is history";
+    EXPECT_TRUE(s.endpoints_moved("home-agent", 2, "2001:db8:a2::5", "2001:db8:1::1"));
+    EXPECT_FALSE(s.child_up("home-agent", 2, 12, "payload")) << "a later CHILD_SA rekey under the new IKE SA";
+    EXPECT_FALSE(s.child_down("home-agent", 2, 11));
+    EXPECT_TRUE(s.find("home-agent")->ready);
+    auto r = s.ike_down("home-agent", 2);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->ready);
+}
+
 // One handover's kernel MIGRATEs (one per policy) all report the same move:
 // it is news once; an IKE SA that is not the current one is none.
 TEST(KeyingStateTest, EndpointMovesAreNewsOnce) {

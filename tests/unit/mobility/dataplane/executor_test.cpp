@@ -9,6 +9,8 @@
 
 #include "mobility/kernel/fake/fake_kernel.hpp"
 #include "mobility/kernel/marks.hpp"
+#include "mobility/kernel/reconcile.hpp"
+#include "mobility/kernel/state_rules.hpp"
 
 namespace nemokey::mobility::dataplane {
 namespace {
@@ -60,6 +62,32 @@ TEST(Migrations, TunnelTemplatesMoveAndCarryKmaddressOnlyWithK) {
     m = migrations_for(k, a6("2001:db8:a::10"), a6("2001:db8:b::10"), true, false);
     EXPECT_EQ(m.at(0).kmaddress->local, IpAddress{a6("2001:db8:1::1")});
     EXPECT_EQ(m.at(0).kmaddress->remote, IpAddress{a6("2001:db8:b::10")});
+}
+
+// The home address's and the prefix's payload policies share one SA: one
+// MIGRATE moves it, the other policy's template comes from the reconcile.
+TEST(Migrations, PoliciesSharingAnSaGetOneMigrate) {
+    KernelObjects k;
+    const Policy hoa = tunnel_out("2001:db8:a::10", 0x10001);
+    Policy mnp = hoa;
+    mnp.id.selector = Selector{p6("2001:db8:1:100::/64"), p6("::/0"), 0, std::nullopt};
+    Policy other = tunnel_out("2001:db8:a::10", 0x10002);   // another SA (reqid)
+    other.id.selector = Selector{p6("2001:db8:1::100/128"), p6("2001:db8:9::/64"), 0, std::nullopt};
+    for (const auto& p : {hoa, mnp, other}) k.policies.emplace(p.id, p);
+    const auto m = migrations_for(k, a6("2001:db8:a::10"), a6("2001:db8:b::10"), true, true);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_NE(m[0].templates.at(0).reqid, m[1].templates.at(0).reqid);
+    for (const auto& x : m) EXPECT_TRUE(x.kmaddress);
+    // What the MIGRATEs leave to the reconcile: the sibling's template.
+    KernelObjects after = k;
+    for (const auto& x : m) apply_migrate(after, x);
+    KernelObjects desired = k;
+    for (auto& [id, p] : desired.policies) p.templates.at(0).source = IpAddress{a6("2001:db8:b::10")};
+    const auto ops = reconcile(desired, after);
+    ASSERT_EQ(ops.size(), 1u);
+    const auto* install = std::get_if<InstallPolicy>(&ops[0]);
+    ASSERT_TRUE(install);
+    EXPECT_EQ(install->mode, InstallMode::replace) << "in place: never a moment without the policy";
 }
 
 TEST(Migrations, WithoutTunnelPoliciesKmaddressRidesOnTheTransportPolicy) {
