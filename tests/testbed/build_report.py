@@ -135,6 +135,17 @@ def main():
     went_home = [e["event"] for e in events if e["source"] == "mr" and e["event"].get("kind") == "movement"
                  and e["event"].get("decision") == "returned-home"]
     rate = settings.get("rate_pps") or 100
+
+    def detection(i):
+        """When move i was detected (monotonic ms): its timing line, or for
+        the way home without one, the movement event."""
+        h = reported[i] if i < len(reported) else None
+        if h and h.get("detected-monotonic-ms") is not None:
+            return h["detected-monotonic-ms"]
+        if i < len(moves) and moves[i][0] == "return-home" and went_home:
+            return went_home[-1].get("monotonic-ms")
+        return None
+
     handovers = []
     stream_firsts = []   # (monotonic ms, where): first datagram after each handover
     for i, move in enumerate(moves):
@@ -149,15 +160,14 @@ def main():
         ms = lambda key: (h.get(key) if h and isinstance(h.get(key), (int, float)) and h.get(key) >= 0 else None)
         for key in ("decided", "migrate-done", "bu-sent", "ba-received", "first-packet"):
             entry[key.replace("-", "_") + "_ms"] = ms(key + "-ms")
-        detected = h.get("detected-monotonic-ms") if h else None
-        if kind == "return-home" and detected is None and went_home:
-            # No timing line for the way home: the movement event is the detection.
-            detected = went_home[-1].get("monotonic-ms")
+        detected = detection(i)
+        if kind == "return-home" and entry["reason"] is None and went_home:
             entry["reason"] = went_home[-1].get("reason")
         entry["detected_s"] = rel(detected)
         if detected is not None and points:
-            nxt = reported[i + 1].get("detected-monotonic-ms") if i + 1 < len(reported) else None
-            end = min(nxt, detected + 8000) if nxt else detected + 8000
+            nxt = detection(i + 1)
+            # Up to where the next handover's window starts (gaps belong to one).
+            end = min(nxt - 200, detected + 8000) if nxt else detected + 8000
             entry["disruption_ms"], after, entry["lost_packets"] = disruption(points, detected - 200, end)
             # The sensor's stream goes upstream, where mobilityd's watch for
             # the first tunnelled packet sees nothing: the correspondent's
