@@ -250,6 +250,19 @@ int main(int argc, char** argv) {
     ikebridge::log_info("IKE_STARTED", std::to_string(count) + " plugins [" + loaded + "], vici " + vici_uri);
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 
+    // The plan's reqids belong to ikebridged's CHILD_SAs alone: SAs with one
+    // of them and no mark that charon does not hold are left-overs, swept
+    // before charon installs its own and after it stopped.
+    std::set<uint32_t> plan_reqids;
+    for (const auto& c : plan.connections)
+        for (const auto& child : c.children) plan_reqids.insert(child.reqid);
+    auto log_sweep = [](const char* whose) {
+        return [whose](const ikebridge::adapters::SweepResult& r) {
+            if (!r.ok) ikebridge::log_error("IKE_STALE_SAS", r.error);
+            if (r.deleted) ikebridge::log_info("IKE_STALE_SAS", std::to_string(r.deleted) + " SA(s) " + whose + " removed");
+        };
+    };
+
     int rc = 0;
     {
         std::unique_ptr<mobility::adapters::ControlServer> server;
@@ -289,9 +302,6 @@ int main(int argc, char** argv) {
             bridge.register_commands(commands);
             std::filesystem::create_directories(socket_path.parent_path(), ec);
             server = std::make_unique<mobility::adapters::ControlServer>(io, socket_path, commands);
-            std::set<uint32_t> reqids;
-            for (const auto& c : plan.connections)
-                for (const auto& child : c.children) reqids.insert(child.reqid);
             auto load = [&] { bridge.load([&](bool ok, std::string error) {
                 if (!ok) {
                     ikebridge::log_error("IKE_LOAD_FAILED", error);
@@ -311,13 +321,11 @@ int main(int argc, char** argv) {
                                                      " connection(s) loaded; channel " + socket_path.string());
             }); };
             // SAs a killed ikebridged left behind go before the new ones come.
-            ikebridge::adapters::sweep_stale_sas(io, reqids, [&, load](ikebridge::adapters::SweepResult r) {
-                if (!r.ok) ikebridge::log_error("IKE_STALE_SAS", r.error);
-                if (r.deleted)
-                    ikebridge::log_info("IKE_STALE_SAS", std::to_string(r.deleted) +
-                                                             " SA(s) of a previous ikebridged removed");
-                load();
-            });
+            ikebridge::adapters::sweep_stale_sas(
+                io, plan_reqids, [load, logged = log_sweep("of a previous ikebridged")](ikebridge::adapters::SweepResult r) {
+                    logged(r);
+                    load();
+                });
         }
         io.run();
         if (server) server->close();
@@ -326,20 +334,11 @@ int main(int argc, char** argv) {
     }
     nk_charon_stop();
     context.io = nullptr;
-    // charon deletes its SAs by the addresses it last knew; those of a
-    // tunnel-mode CHILD_SA that the kernel's MIGRATE moved (K flag, RFC
-    // 4877 sec. 4.4; charon is not told, see migrations_for) stay behind.
-    // The plan's reqids are ikebridged's alone: what is left goes too.
-    std::set<uint32_t> plan_reqids;
-    for (const auto& c : plan.connections)
-        for (const auto& child : c.children) plan_reqids.insert(child.reqid);
+    // A safety net: charon deletes its SAs at a clean stop; any it did not
+    // (none seen so far) go too.
     {
         boost::asio::io_context sweep_io;
-        ikebridge::adapters::sweep_stale_sas(sweep_io, plan_reqids, [](ikebridge::adapters::SweepResult r) {
-            if (!r.ok) ikebridge::log_error("IKE_STALE_SAS", r.error);
-            if (r.deleted)
-                ikebridge::log_info("IKE_STALE_SAS", std::to_string(r.deleted) + " moved SA(s) charon left removed");
-        });
+        ikebridge::adapters::sweep_stale_sas(sweep_io, plan_reqids, log_sweep("charon left at its stop"));
         sweep_io.run();
     }
     // charon leaves its unix socket behind; a clean stop leaves nothing.

@@ -145,15 +145,7 @@ echo "return-home - home" >> "$T/moves.txt"
 ip -n nk-mr addr add "$TOPO_MR_HOA/64" dev home nodad
 ip -n nk-mr link set home up
 ip -n nk-mr -6 route add default via "$TOPO_CORE_HOME" dev home metric 50
-deregistered() {
-  local i
-  for i in $(seq 1 200); do
-    mobctl_at ha binding >/dev/null 2>&1 || return 0   # result 3: no bindings
-    sleep 0.1
-  done
-  return 1
-}
-check "home: the router deregistered (the home agent's binding cache is empty)" deregistered
+check "home: the router deregistered (the home agent's binding cache is empty)" wait_cache_empty ha 20
 check "home: the stream goes on over the home link" stream_flows
 wait_handovers $((base + HANDOVERS + 1)) 3   # a timing line for the way home, if any
 

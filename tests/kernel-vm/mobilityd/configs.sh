@@ -138,6 +138,17 @@ home-test = false
 EOC
 }
 
+# wait_cache_empty NAME [SECONDS]: until daemon NAME (a home agent) has no
+# binding any more (mobctl's result 3), at most SECONDS (10).
+wait_cache_empty() {
+  local i
+  for i in $(seq 1 $(( ${2:-10} * 10 ))); do
+    mobctl_at "$1" binding >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # wait_bound_at NAME COA: until daemon NAME's binding is bound at COA (10 s).
 wait_bound_at() {
   local name=$1 coa=$2 i

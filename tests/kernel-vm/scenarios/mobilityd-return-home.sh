@@ -31,15 +31,7 @@ check "the mobile node's tunnel is up" ip -n nk-mr link show nk-mn0
 ip -n nk-mr addr add "$TOPO_MR_HOA/64" dev home nodad
 ip -n nk-mr link set home up
 ip -n nk-mr -6 route add default via "$TOPO_CORE_HOME" dev home metric 50
-deregistered() {
-  local i
-  for i in $(seq 1 100); do
-    mobctl_at ha binding >/dev/null 2>&1 || return 0   # result 3: no bindings
-    sleep 0.1
-  done
-  return 1
-}
-check "the node deregistered (the home agent's binding cache is empty)" deregistered
+check "the node deregistered (the home agent's binding cache is empty)" wait_cache_empty ha
 grep -E "MOB_MOVEMENT|DEREGISTERED" "$NK_OUT/mn.log" | tail -3
 check "movement detection said home" grep -q "returned-home" "$NK_OUT/mn.log"
 check "the home agent reported the deregistration" grep -q "MOB_BINDING_DEREGISTERED\|MOB_BINDING_REMOVE" "$NK_OUT/ha.log"
