@@ -41,7 +41,12 @@ std::optional<size_t> apply_migrate(KernelObjects& state, const MigrateSas& m) {
     }
     if (matched == 0) return 0;
     for (const auto& mt : m.templates) {
-        for (auto s = state.sas.begin(); s != state.sas.end(); ++s) {
+        // Only SAs at the old addresses can match: their range of the map
+        // (ordered by source, destination, protocol), not every SA.
+        for (auto s = state.sas.lower_bound(SaId{mt.old_source, mt.old_destination, mt.protocol, 0});
+             s != state.sas.end() && s->first.source == mt.old_source &&
+             s->first.destination == mt.old_destination && s->first.protocol == mt.protocol;
+             ++s) {
             if (!sa_matches(mt, s->second)) continue;
             Sa moved = s->second;
             moved.id.source = mt.new_source;

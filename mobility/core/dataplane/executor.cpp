@@ -76,6 +76,22 @@ std::vector<MigrateSas> migrations_for(const KernelObjects& installed, const net
 
 namespace {
 
+// Removes from our record the SA the kernel knows as `id` (same_state).
+// A route2/hao state is found by its (source, destination, protocol), a
+// range of the map: no scan, so a home agent's step does not grow with its
+// bindings. An ESP state's identity ignores its source: a scan, for the
+// static SAs that only start and reload install.
+void erase_same_state(std::map<SaId, Sa>& sas, const SaId& id) {
+    if (id.protocol == SaProtocol::esp) {
+        std::erase_if(sas, [&](const auto& kv) { return same_state(kv.first, id); });
+        return;
+    }
+    auto it = sas.lower_bound(SaId{id.source, id.destination, id.protocol, 0});
+    while (it != sas.end() && it->first.source == id.source && it->first.destination == id.destination &&
+           it->first.protocol == id.protocol)
+        it = sas.erase(it);
+}
+
 // Our record after a successful operation.
 void record_success(KernelObjects& k, const Operation& op) {
     std::visit(
@@ -84,10 +100,10 @@ void record_success(KernelObjects& k, const Operation& op) {
             // The kernel's identities (kernel::same_state; an address once
             // per interface whatever its length): one record entry each.
             if constexpr (std::is_same_v<T, InstallSa>) {
-                std::erase_if(k.sas, [&](const auto& kv) { return same_state(kv.first, o.sa.id); });
+                erase_same_state(k.sas, o.sa.id);
                 k.sas.insert_or_assign(o.sa.id, o.sa);
             } else if constexpr (std::is_same_v<T, RemoveSa>)
-                std::erase_if(k.sas, [&](const auto& kv) { return same_state(kv.first, o.id); });
+                erase_same_state(k.sas, o.id);
             else if constexpr (std::is_same_v<T, InstallPolicy>) k.policies.insert_or_assign(o.policy.id, o.policy);
             else if constexpr (std::is_same_v<T, RemovePolicy>) k.policies.erase(o.id);
             else if constexpr (std::is_same_v<T, MigrateSas>) kernel::apply_migrate(k, o);
@@ -121,12 +137,61 @@ void record_success(KernelObjects& k, const Operation& op) {
 
 }  // namespace
 
-KernelExecutor::KernelExecutor(Kernel& kernel, DesiredState desired, bool local_is_care_of_address)
-    : kernel_(kernel), desired_(std::move(desired)), local_is_care_of_address_(local_is_care_of_address) {}
+KernelExecutor::KernelExecutor(Kernel& kernel, DesiredState desired, bool local_is_care_of_address,
+                               DesiredParts parts)
+    : kernel_(kernel), desired_(std::move(desired)), local_is_care_of_address_(local_is_care_of_address),
+      desired_parts_(std::move(parts)) {}
+
+namespace {
+
+// The objects of `ids` that `installed` holds, with the installed values.
+KernelObjects installed_of(const KernelObjects& installed, const KernelObjects& ids) {
+    KernelObjects out;
+    auto take = [](const auto& from, const auto& wanted, auto& into) {
+        for (const auto& kv : wanted)
+            if (auto it = from.find(kv.first); it != from.end()) into.insert(*it);
+    };
+    take(installed.tunnels, ids.tunnels, out.tunnels);
+    take(installed.addresses, ids.addresses, out.addresses);
+    take(installed.sas, ids.sas, out.sas);
+    take(installed.policies, ids.policies, out.policies);
+    take(installed.rules, ids.rules, out.rules);
+    take(installed.routes, ids.routes, out.routes);
+    take(installed.proxy_neighbours, ids.proxy_neighbours, out.proxy_neighbours);
+    take(installed.qdiscs, ids.qdiscs, out.qdiscs);
+    take(installed.tunnel_filters, ids.tunnel_filters, out.tunnel_filters);
+    return out;
+}
+
+using FilterKey = std::pair<std::optional<Prefix>, std::optional<IpAddress>>;
+FilterKey key_of(const TunnelFilter& f) { return {f.inner_source, f.outer_source}; }
+
+}  // namespace
+
+std::map<net::Ipv6Address, KernelObjects> KernelExecutor::split(const KernelObjects& desired) const {
+    std::map<net::Ipv6Address, KernelObjects> parts;
+    if (!desired_parts_.of || !desired_parts_.home_addresses) return parts;
+    // The whole state settled the pass filters' handles across all parts:
+    // each part takes its filters as settled there.
+    std::map<FilterKey, TunnelFilterId> settled;
+    for (const auto& [id, f] : desired.tunnel_filters) settled.emplace(key_of(f), id);
+    for (const auto& hoa : desired_parts_.home_addresses()) {
+        KernelObjects part = desired_parts_.of(hoa);
+        std::map<TunnelFilterId, TunnelFilter> filters;
+        for (auto [id, f] : part.tunnel_filters) {
+            if (auto s = settled.find(key_of(f)); s != settled.end()) f.id = s->second;
+            filters.emplace(f.id, f);
+        }
+        part.tunnel_filters = std::move(filters);
+        if (!part.empty()) parts.emplace(hoa, std::move(part));
+    }
+    return parts;
+}
 
 void KernelExecutor::start(std::function<void(bool, size_t)> done) {
     ++stats_.resyncs;
     in_flight_ = true;
+    parts_valid_ = false;
     kernel_.dump_owned([this, done = std::move(done)](DumpResult r) {
         if (!r.ok) {
             in_flight_ = false;
@@ -135,9 +200,13 @@ void KernelExecutor::start(std::function<void(bool, size_t)> done) {
             return;
         }
         installed_ = std::move(r.objects);
-        auto ops = reconcile(desired_(), installed_);
+        const KernelObjects desired = desired_();
+        auto ops = reconcile(desired, installed_);
+        auto parts = split(desired);
         const size_t n = ops.size();
         if (ops.empty()) {
+            parts_ = std::move(parts);
+            parts_valid_ = true;
             in_flight_ = false;
             done(true, 0);
             pump();
@@ -149,13 +218,19 @@ void KernelExecutor::start(std::function<void(bool, size_t)> done) {
         next_id_ += n;
         auto copy = requests;
         kernel_.submit(std::move(requests), BatchMode::continue_on_error,
-                       [this, copy = std::move(copy), done = std::move(done)](std::vector<OperationResult> results) {
-                           bool ok = true;
+                       [this, copy = std::move(copy), done = std::move(done),
+                        parts = std::move(parts)](std::vector<OperationResult> results) mutable {
+                           bool ok = results.size() == copy.size();
                            for (size_t i = 0; i < results.size() && i < copy.size(); ++i) {
                                if (results[i].ok()) record_success(installed_, copy[i].operation);
                                else ok = false;
                            }
-                           if (!ok) ++stats_.failed_batches;
+                           if (ok) {
+                               parts_ = std::move(parts);
+                               parts_valid_ = true;
+                           } else {
+                               ++stats_.failed_batches;
+                           }
                            in_flight_ = false;
                            done(ok, copy.size());
                            pump();
@@ -165,12 +240,20 @@ void KernelExecutor::start(std::function<void(bool, size_t)> done) {
 
 void KernelExecutor::execute(const binding::Actions& actions, Outcome outcome) {
     Step step;
+    auto scope = [&](const net::Ipv6Address& hoa) {
+        if (hoa == net::Ipv6Address{}) step.whole = true;
+        else step.home_addresses.insert(hoa);
+    };
     for (const auto& a : actions) {
         if (const auto* m = std::get_if<binding::Migrate>(&a)) {
             step.migrates.push_back(*m);
             if (m->operation != 0) step.operations.push_back(m->operation);
+            scope(m->home_address);
         }
-        if (const auto* c = std::get_if<binding::CommitKernelState>(&a)) step.operations.push_back(c->operation);
+        if (const auto* c = std::get_if<binding::CommitKernelState>(&a)) {
+            step.operations.push_back(c->operation);
+            scope(c->home_address);
+        }
     }
     if (step.migrates.empty() && step.operations.empty()) return;
     ++stats_.steps;
@@ -200,7 +283,60 @@ void KernelExecutor::pump() {
     run(std::move(steps));
 }
 
+std::vector<Operation> KernelExecutor::scoped_operations(const std::vector<Step>& steps,
+                                                         const std::set<net::Ipv6Address>& scope,
+                                                         std::map<net::Ipv6Address, KernelObjects>& next) const {
+    // What we installed for these addresses, and what the MIGRATEs make of it.
+    KernelObjects view;
+    for (const auto& hoa : scope)
+        if (auto p = parts_.find(hoa); p != parts_.end()) view.merge(installed_of(installed_, p->second));
+    std::vector<Operation> ops;
+    for (const auto& step : steps)
+        for (const auto& m : step.migrates)
+            for (auto& mig : migrations_for(view, m.old_care_of_address, m.new_care_of_address, m.move_ike_sa,
+                                            local_is_care_of_address_)) {
+                kernel::apply_migrate(view, mig);
+                ops.push_back(std::move(mig));
+            }
+    KernelObjects wanted;
+    for (const auto& hoa : scope) {
+        KernelObjects part = desired_parts_.of(hoa);
+        // A pass filter takes its preferred handle unless a filter of
+        // another part holds it; then the next free one. The whole state
+        // settles such collisions in a fixed order instead, so after a
+        // restart a colliding filter may move (installed before the old one
+        // goes; 32-bit hashes make it rare).
+        std::map<TunnelFilterId, TunnelFilter> filters;
+        for (auto [id, f] : part.tunnel_filters) {
+            auto taken = [&](const TunnelFilterId& candidate) {
+                if (filters.contains(candidate) || wanted.tunnel_filters.contains(candidate)) return true;
+                return installed_.tunnel_filters.contains(candidate) && !view.tunnel_filters.contains(candidate);
+            };
+            while (taken(f.id)) f.id.handle = f.id.handle == 0xffffffffu ? 1 : f.id.handle + 1;
+            filters.emplace(f.id, f);
+        }
+        part.tunnel_filters = std::move(filters);
+        wanted.merge(part);
+        next.emplace(hoa, std::move(part));
+    }
+    for (auto& op : reconcile(wanted, view)) ops.push_back(std::move(op));
+    return ops;
+}
+
 void KernelExecutor::run(std::vector<Step> steps) {
+    const bool shutdown = steps.front().shutdown;
+    bool scoped = desired_parts_.of && parts_valid_ && !shutdown;
+    std::set<net::Ipv6Address> scope;
+    for (const auto& step : steps) {
+        scoped = scoped && !step.whole;
+        scope.insert(step.home_addresses.begin(), step.home_addresses.end());
+    }
+    if (scoped) {
+        std::map<net::Ipv6Address, KernelObjects> next;
+        auto ops = scoped_operations(steps, scope, next);
+        submit(std::move(ops), std::move(steps), std::move(next), false);
+        return;
+    }
     std::vector<Operation> ops;
     KernelObjects expected = installed_;
     for (const auto& step : steps) {
@@ -214,21 +350,51 @@ void KernelExecutor::run(std::vector<Step> steps) {
     }
     // The reconcile runs against the state the MIGRATEs leave behind, so
     // it sends only what they do not already do.
-    const bool shutdown = steps.front().shutdown;
-    for (auto& op : reconcile(shutdown ? KernelObjects{} : desired_(), expected)) ops.push_back(std::move(op));
+    if (shutdown) {
+        parts_.clear();
+        parts_valid_ = false;
+        for (auto& op : reconcile(KernelObjects{}, expected)) ops.push_back(std::move(op));
+        submit(std::move(ops), std::move(steps), std::nullopt, false);
+        return;
+    }
+    const KernelObjects desired = desired_();
+    for (auto& op : reconcile(desired, expected)) ops.push_back(std::move(op));
+    submit(std::move(ops), std::move(steps), split(desired), true);
+}
+
+void KernelExecutor::submit(std::vector<Operation> ops, std::vector<Step> steps,
+                            std::optional<std::map<net::Ipv6Address, KernelObjects>> next_parts, bool whole) {
+    // What the parts become once the batch worked: all of them after a
+    // whole reconcile, the scope's after a scoped one.
+    const bool scoped = next_parts && !whole;
+    auto settle_parts = [this, next_parts = std::move(next_parts), whole]() mutable {
+        if (!next_parts) return;
+        if (whole) {
+            parts_ = std::move(*next_parts);
+            parts_valid_ = desired_parts_.of != nullptr;
+            return;
+        }
+        for (auto& [hoa, part] : *next_parts) {
+            if (part.empty()) parts_.erase(hoa);
+            else parts_.insert_or_assign(hoa, std::move(part));
+        }
+    };
     if (ops.empty()) {
+        settle_parts();
         for (auto& step : steps) finish(std::move(step), true);
         pump();
         return;
     }
     in_flight_ = true;
     ++stats_.batches;
+    if (scoped) ++stats_.scoped_batches;
     stats_.operations += ops.size();
     auto requests = number(std::move(ops), next_id_);
     next_id_ += requests.size();
     auto copy = requests;
     kernel_.submit(std::move(requests), BatchMode::continue_on_error,
-                   [this, copy = std::move(copy), steps = std::move(steps)](std::vector<OperationResult> results) mutable {
+                   [this, copy = std::move(copy), steps = std::move(steps),
+                    settle_parts = std::move(settle_parts)](std::vector<OperationResult> results) mutable {
                        bool ok = results.size() == copy.size();
                        std::string failures;
                        for (size_t i = 0; i < results.size() && i < copy.size(); ++i) {
@@ -245,13 +411,16 @@ void KernelExecutor::run(std::vector<Step> steps) {
                        }
                        if (!ok) stats_.last_failure = failures.empty() ? "the batch was cut short" : failures;
                        if (ok) {
+                           settle_parts();
                            in_flight_ = false;
                            for (auto& step : steps) finish(std::move(step), true);
                            pump();
                            return;
                        }
                        // Something failed: read the truth; the first step
-                       // failed, the others run again from it.
+                       // failed, the others run again from it, against the
+                       // whole desired state.
+                       parts_valid_ = false;
                        ++stats_.failed_batches;
                        ++stats_.resyncs;
                        kernel_.dump_owned([this, steps = std::move(steps)](DumpResult r) mutable {

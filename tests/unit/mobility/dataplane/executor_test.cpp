@@ -217,3 +217,116 @@ TEST(Executor, StepsAreSerialisedAndShutdownRemovesEverything) {
 
 }  // namespace
 }  // namespace nemokey::mobility::dataplane
+
+namespace nemokey::mobility::dataplane {
+namespace {
+
+using namespace kernel;
+
+// One home address's part: a route to its care-of address.
+Route route_to(const net::Ipv6Address& hoa, const char* coa) {
+    Route r;
+    r.id = RouteId{254, Prefix{IpAddress{hoa}, 128}, 1024};
+    r.device = "lo";
+    r.encap_destination = IpAddress{*net::Ipv6Address::parse(coa)};
+    r.protocol = marks::protocol;
+    return r;
+}
+
+// With DesiredParts a step reconciles only the parts of the home addresses
+// it names: the whole desired state is not asked for and another part that
+// changed is left alone; a step without a home address (a reload) is whole.
+TEST(Executor, WithPartsAStepReconcilesOnlyItsHomeAddresses) {
+    FakeKernel fake({"lo"});
+    std::map<net::Ipv6Address, KernelObjects> parts;
+    const net::Ipv6Address one = *net::Ipv6Address::parse("2001:db8:1::100");
+    const net::Ipv6Address two = *net::Ipv6Address::parse("2001:db8:1::200");
+    auto set = [&](const net::Ipv6Address& hoa, const char* coa) {
+        parts[hoa] = KernelObjects{};
+        const Route r = route_to(hoa, coa);
+        parts[hoa].routes.emplace(r.id, r);
+    };
+    set(one, "2001:db8:a::1");
+    set(two, "2001:db8:a::2");
+    size_t whole_asked = 0;
+    auto whole = [&] {
+        ++whole_asked;
+        KernelObjects k;
+        for (const auto& [hoa, p] : parts) k.merge(p);
+        return k;
+    };
+    DesiredParts by_address{[&](const net::Ipv6Address& hoa) {
+                                auto it = parts.find(hoa);
+                                return it == parts.end() ? KernelObjects{} : it->second;
+                            },
+                            [&] {
+                                std::vector<net::Ipv6Address> out;
+                                for (const auto& [hoa, p] : parts) out.push_back(hoa);
+                                return out;
+                            }};
+    KernelExecutor exec(fake, whole, false, by_address);
+    bool started = false;
+    exec.start([&](bool ok, size_t n) { started = ok && n == 2; });
+    while (!fake.idle()) fake.run();
+    ASSERT_TRUE(started);
+    ASSERT_EQ(whole_asked, 1u);
+
+    // Node two's part changes with no step naming it; node one moves.
+    set(two, "2001:db8:b::2");
+    set(one, "2001:db8:b::1");
+    std::vector<std::pair<uint64_t, bool>> outcomes;
+    auto note = [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); };
+    exec.execute({binding::CommitKernelState{1, one}}, note);
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(outcomes, (std::vector<std::pair<uint64_t, bool>>{{1, true}}));
+    EXPECT_EQ(whole_asked, 1u) << "a scoped step computed the whole desired state";
+    EXPECT_EQ(exec.stats().scoped_batches, 1u);
+    EXPECT_EQ(exec.stats().operations, 3u) << "two at start, one for the move";
+    EXPECT_EQ(fake.objects().routes.at(route_to(one, "").id), route_to(one, "2001:db8:b::1"));
+    EXPECT_EQ(fake.objects().routes.at(route_to(two, "").id), route_to(two, "2001:db8:a::2"));
+
+    // Node one's binding goes: its part is removed.
+    parts.erase(one);
+    exec.execute({binding::CommitKernelState{2, one}}, note);
+    while (!fake.idle()) fake.run();
+    EXPECT_FALSE(fake.objects().routes.contains(route_to(one, "").id));
+    EXPECT_EQ(exec.stats().scoped_batches, 2u);
+
+    // A reload's commit names no home address: the whole state, which
+    // moves node two's route too.
+    exec.execute({binding::CommitKernelState{3, {}}}, note);
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(whole_asked, 2u);
+    EXPECT_EQ(exec.stats().scoped_batches, 2u);
+    EXPECT_EQ(marks::owned_only(fake.objects()), whole());
+}
+
+// After a failed scoped batch the next step reconciles the whole state
+// against the kernel as re-read.
+TEST(Executor, WithPartsAFailureMakesTheNextStepWhole) {
+    FakeKernel fake({"lo"});
+    const net::Ipv6Address one = *net::Ipv6Address::parse("2001:db8:1::100");
+    KernelObjects part;
+    auto whole = [&] { return part; };
+    DesiredParts by_address{[&](const net::Ipv6Address&) { return part; },
+                            [&] { return std::vector<net::Ipv6Address>{one}; }};
+    KernelExecutor exec(fake, whole, false, by_address);
+    exec.start([](bool, size_t) {});
+    while (!fake.idle()) fake.run();
+    const Route r = route_to(one, "2001:db8:a::1");
+    part.routes.emplace(r.id, r);
+    fake.fail_next([](const Operation&) { return true; }, ENOBUFS);
+    std::vector<std::pair<uint64_t, bool>> outcomes;
+    auto note = [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); };
+    exec.execute({binding::CommitKernelState{1, one}}, note);
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(exec.stats().scoped_batches, 1u);
+    exec.execute({binding::CommitKernelState{2, one}}, note);
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(outcomes, (std::vector<std::pair<uint64_t, bool>>{{1, false}, {2, true}}));
+    EXPECT_EQ(exec.stats().scoped_batches, 1u) << "the step after the failure was whole";
+    EXPECT_EQ(marks::owned_only(fake.objects()), part);
+}
+
+}  // namespace
+}  // namespace nemokey::mobility::dataplane
