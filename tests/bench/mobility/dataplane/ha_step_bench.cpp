@@ -8,6 +8,7 @@
 //   ha_step_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
+#include "mobility/core/binding/snapshot.hpp"
 #include "mobility/core/dataplane/desired_state.hpp"
 #include "mobility/core/dataplane/executor.hpp"
 #include "mobility/kernel/fake/fake_kernel.hpp"
@@ -137,6 +138,33 @@ BENCHMARK(BM_HomeAgentHandoverStep)
     ->Args({1000, 0})
     ->ArgNames({"bindings", "scoped"})
     ->Unit(benchmark::kMicrosecond);
+
+// The binding cache snapshot mobilityd writes after each burst of changes
+// (encoded on the event loop, written by a background thread): its cost
+// grows with the cache.
+void BM_HomeAgentSnapshot(benchmark::State& state) {
+    HomeAgent h(static_cast<uint32_t>(state.range(0)), true);
+    size_t bytes = 0;
+    for (auto _ : state) {
+        const std::string text = binding::encode(binding::take_snapshot(h.cache, binding::SnapshotTime{h.now, 0}));
+        bytes = text.size();
+        benchmark::DoNotOptimize(text.data());
+    }
+    state.counters["bindings"] = static_cast<double>(h.cache.binding_count());
+    state.counters["bytes"] = static_cast<double>(bytes);
+}
+// Only the copy of the cache (what stays on the event loop when a
+// background thread encodes and writes it).
+void BM_HomeAgentSnapshotCopy(benchmark::State& state) {
+    HomeAgent h(static_cast<uint32_t>(state.range(0)), true);
+    for (auto _ : state) {
+        auto snapshot = binding::take_snapshot(h.cache, binding::SnapshotTime{h.now, 0});
+        benchmark::DoNotOptimize(snapshot);
+    }
+    state.counters["bindings"] = static_cast<double>(h.cache.binding_count());
+}
+BENCHMARK(BM_HomeAgentSnapshotCopy)->Arg(1000)->Arg(10000)->ArgNames({"bindings"})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HomeAgentSnapshot)->Arg(1000)->Arg(10000)->ArgNames({"bindings"})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace nemokey::mobility::dataplane

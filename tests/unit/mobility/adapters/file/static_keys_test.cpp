@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -137,6 +141,36 @@ TEST(BackgroundFileWriter, TheLatestContentReachesTheFile) {
         EXPECT_EQ(writer.failed(), 1u);
         EXPECT_FALSE(writer.last_error().empty());
     }
+    std::filesystem::remove_all(dir);
+}
+
+// Encoding handed over as a function runs on the writer's thread, and a
+// content superseded before its turn is never encoded.
+TEST(BackgroundFileWriter, EncodingRunsOffTheCallersThread) {
+    auto dir = std::filesystem::temp_directory_path() / ("nk-writer-enc-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto file = dir / "snapshot.json";
+    const auto caller = std::this_thread::get_id();
+    std::atomic<int> encoded{0};
+    std::atomic<bool> on_caller{false};
+    {
+        BackgroundFileWriter writer(file);
+        for (int i = 0; i < 50; ++i)
+            writer.write_encoded([&, i] {
+                ++encoded;
+                if (std::this_thread::get_id() == caller) on_caller = true;
+                return "snapshot " + std::to_string(i);
+            });
+        writer.flush();
+        EXPECT_EQ(read_file(file), "snapshot 49");
+        EXPECT_EQ(static_cast<uint64_t>(encoded.load()), writer.written()) << "a superseded content was encoded";
+        writer.write_encoded([]() -> std::string { throw std::runtime_error("encoder failed"); });
+        writer.flush();
+        EXPECT_EQ(writer.failed(), 1u);
+        EXPECT_EQ(writer.last_error(), "encoder failed");
+        EXPECT_EQ(read_file(file), "snapshot 49") << "a failed encoding replaced the file";
+    }
+    EXPECT_FALSE(on_caller.load());
     std::filesystem::remove_all(dir);
 }
 
