@@ -1,5 +1,7 @@
 #include "mobility/daemon/home_agent.hpp"
 
+#include <cstdio>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -223,6 +225,7 @@ void HomeAgent::on_message(const adapters::ReceivedMobilityHeader& m) {
         return;
     }
     rt_.count("received.binding-update");
+    bu_received_ = std::chrono::steady_clock::now();
     binding::ReceivedBindingUpdate r;
     r.destination = m.destination;
     if (m.home_address_option) {
@@ -311,6 +314,8 @@ void HomeAgent::run(binding::Actions actions) {
         } else if (const auto* u = std::get_if<binding::UpdateBinding>(&a)) {
             log_info("MOB_BINDING_MOVE", u->home_address.to_string() + " " + u->old_care_of_address.to_string() +
                                              " -> " + u->care_of_address.to_string());
+            moves_[u->home_address] =
+                Move{u->old_care_of_address.to_string(), u->care_of_address.to_string(), bu_received_};
         } else if (const auto* x = std::get_if<binding::RemoveBinding>(&a)) {
             log_info("MOB_BINDING_REMOVE", x->home_address.to_string() + " via " + x->care_of_address.to_string());
         } else if (const auto* dad = std::get_if<binding::PerformDuplicateAddressDetection>(&a)) {
@@ -368,6 +373,21 @@ void HomeAgent::send(const binding::SendBindingAcknowledgement& s) {
     rt_.count("sent.binding-acknowledgement");
     log(LogLevel::debug, "MOB_BA_SENT",
         "to " + to.to_string() + " status " + std::to_string(static_cast<int>(s.message.status)));
+    if (s.type2_routing_header)
+        if (auto m = moves_.find(*s.type2_routing_header); m != moves_.end()) {
+            // The kernel switched the binding's route before this BA: the
+            // time from the BU's arrival is the home agent's share of the
+            // handover's disruption.
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - m->second.bu_received)
+                                .count();
+            char ms[32];
+            std::snprintf(ms, sizeof ms, "%.1f", static_cast<double>(us) / 1000.0);
+            log_info("MOB_HA_HANDOVER", m->first.to_string() + " " + m->second.from + " -> " + m->second.to +
+                                            " ba-sent-ms " + ms + " status " +
+                                            std::to_string(static_cast<int>(s.message.status)));
+            moves_.erase(m);
+        }
 }
 
 // RFC 6275 sec. 9.3.3: Binding Errors are rate-limited (at most 10 a second).

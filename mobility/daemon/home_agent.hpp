@@ -6,6 +6,7 @@
 // restart (even after kill -9) keeps every binding.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -58,6 +59,15 @@ private:
     // home address, as ikebridged reports it (RFC 4877 sec. 4.1); the
     // binding cache authorises that identity, not one read from the address.
     std::map<net::Ipv6Address, std::string> ike_identities_;
+    // A binding moving to a new care-of address, from its BU's arrival to
+    // its BA: the home agent's part of a handover, logged as one line
+    // (MOB_HA_HANDOVER) for the disruption benchmark.
+    struct Move {
+        std::string from, to;
+        std::chrono::steady_clock::time_point bu_received;
+    };
+    std::map<net::Ipv6Address, Move> moves_;
+    std::chrono::steady_clock::time_point bu_received_;
     binding::BindingCache cache_;
     dataplane::HomeAgentDataPlane plane_;
     std::unique_ptr<dataplane::KernelExecutor> executor_;

@@ -105,6 +105,12 @@ int main(int argc, char** argv) {
                                                  ": [benchmark] unprotected-binding-updates is ignored without "
                                                  "--benchmark-unprotected-bus; Binding Updates need ESP");
 
+    if (model.home && model.home->home_agent_addresses.size() > 1)
+        log_warning("MOB_HOME_AGENT_FALLBACK_UNSUPPORTED",
+                    model.home->home_agent_addresses[1].where.to_string() +
+                        ": only the first home agent address is used; no fallback to the next one "
+                        "(RFC 6275 sec. 11.7.1)");
+
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
     std::filesystem::create_directories(socket_path.parent_path(), ec);

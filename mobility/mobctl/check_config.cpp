@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace nemokey::mobctl {
 
@@ -50,18 +51,22 @@ int check_config(GlobalOptions& options, std::span<const std::string_view> args)
         return exit_failure;
     }
     auto plan = conf::to_json(conf::derive_plan(*result));
+    std::vector<std::string> warnings;
     // Valid, but not for a real home agent.
     if (result->home_agent && result->home_agent->benchmark_unprotected_binding_updates &&
-        result->home_agent->benchmark_unprotected_binding_updates->value) {
-        const std::string warning =
-            result->home_agent->benchmark_unprotected_binding_updates->where.to_string() +
-            ": '[benchmark] unprotected-binding-updates' true: with mobilityd --benchmark-unprotected-bus Binding "
-            "Updates are accepted without ESP (RFC 6275 sec. 5.1 requires it; load benchmarks only)";
-        if (options.json)
-            plan["warnings"] = nlohmann::ordered_json::array({warning});
-        else
-            std::fprintf(stderr, "warning: %s\n", warning.c_str());
-    }
+        result->home_agent->benchmark_unprotected_binding_updates->value)
+        warnings.push_back(result->home_agent->benchmark_unprotected_binding_updates->where.to_string() +
+                           ": '[benchmark] unprotected-binding-updates' true: with mobilityd --benchmark-unprotected-bus "
+                           "Binding Updates are accepted without ESP (RFC 6275 sec. 5.1 requires it; load benchmarks "
+                           "only)");
+    // Valid, but a user would expect the RFC 6275 sec. 11.7.1 fallback.
+    if (result->home && result->home->home_agent_addresses.size() > 1)
+        warnings.push_back(result->home->home_agent_addresses[1].where.to_string() +
+                           ": only the first home agent address is used: mobilityd does not fall back to the next "
+                           "one when the first stops answering (RFC 6275 sec. 11.7.1 SHOULD; not implemented)");
+    for (const auto& w : warnings)
+        if (!options.json) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    if (options.json && !warnings.empty()) plan["warnings"] = warnings;
     if (options.json)
         std::printf("%s\n", dump(plan).c_str());
     else

@@ -91,7 +91,10 @@ mobilityd_start() {
 mobctl_at() { local name=$1; shift; "$NK_BUILD/mobility/mobctl/mobctl" --socket "/run/nemokey/$name.sock" "$@"; }
 
 # kernel_state NS: every object of the namespace that a daemon may change,
-# one line each, sorted (to compare before and after).
+# one line each, sorted (to compare before and after). Lifetimes that count
+# down (an address's valid/preferred lifetime, a route's expiry) are cut
+# from their lines, not the lines dropped: `ip -o addr` prints every address
+# with its lifetimes, so dropping those lines would compare no address.
 kernel_state() {
   local ns=$1
   { ip -n "$ns" -o link show | sed 's/^[0-9]*: //; s/ link\/.*//' ; ip -n "$ns" -o addr show ; ip -n "$ns" -o xfrm state ;
@@ -100,7 +103,8 @@ kernel_state() {
     for dev in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
       tc -n "$ns" filter show dev "$dev" ingress | sed "s/^/tc $dev ingress /"
     done ; } 2>&1 |
-    grep -v 'valid_lft\|expires\|cache\|fe80::' | sort
+    sed -e 's/ *valid_lft [^ ]* preferred_lft [^ ]*//' -e 's/ expires [0-9]*sec//' |
+    grep -v 'cache\|fe80::' | sort
 }
 
 # mobilityd_router_configs DIR MODE: the same home agent serving a mobile
