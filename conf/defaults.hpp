@@ -12,6 +12,9 @@ inline constexpr Timers timers{
     .binding_lifetime_s = 600,          // requested; 4..262140 in 4 s units (RFC 6275 sec. 6.1.7)
     .retransmission_initial_ms = 1500,  // InitialBindackTimeoutFirstReg (RFC 6275 sec. 13)
     .retransmission_max_ms = 32000,     // MAX_BINDACK_TIMEOUT (RFC 6275 sec. 12)
+    // Home agent: BRR at 90 % of the granted lifetime, after the node's own
+    // refresh (ours at 80 %, RFC 6275 sec. 11.7.1) is overdue (sec. 9.5.5).
+    .binding_refresh_request_percent = 90,
 };
 
 // Limits the parser enforces on [timers].
@@ -19,6 +22,7 @@ inline constexpr uint32_t binding_lifetime_min_s = 4;
 inline constexpr uint32_t binding_lifetime_max_s = 262140;  // 0xffff * 4 (RFC 6275 sec. 6.1.7)
 inline constexpr uint32_t retransmission_min_ms = 100;
 inline constexpr uint32_t retransmission_max_limit_ms = 600000;
+inline constexpr uint32_t binding_refresh_request_max_percent = 99;   // 0 = no BRR
 
 // [protection], mobile node / router main file and home agent node files.
 inline constexpr Protection protection{

@@ -86,6 +86,9 @@ struct Timers {
     // (RFC 6275 sec. 11.7.1, 12, 13), in milliseconds.
     uint32_t retransmission_initial_ms = 0;
     uint32_t retransmission_max_ms = 0;
+    // Home agent: the share of a granted lifetime (percent) after which the
+    // binding gets a Binding Refresh Request, 0 = none (RFC 6275 sec. 9.5.5).
+    uint32_t binding_refresh_request_percent = 0;
 
     bool operator==(const Timers&) const = default;
 };

@@ -373,7 +373,14 @@ void parse_timers(Reader& r, const toml::table& root, Timers& timers) {
     timers = defaults::timers;
     const toml::table* t = r.table(root, "timers");
     if (!t) return;
-    r.check_keys(*t, "[timers]", {"binding-lifetime", "retransmission-initial-ms", "retransmission-max-ms"});
+    r.check_keys(*t, "[timers]",
+                 {"binding-lifetime", "retransmission-initial-ms", "retransmission-max-ms", "binding-refresh-request"});
+    // Home agent only (a mobile node sends no BRR): percent of the granted
+    // lifetime after which a binding gets a Binding Refresh Request, 0 = none
+    // (RFC 6275 sec. 9.5.5).
+    if (auto n = t->get("binding-refresh-request"))
+        if (auto v = r.integer(*n, "binding-refresh-request", 0, defaults::binding_refresh_request_max_percent, "%"))
+            timers.binding_refresh_request_percent = static_cast<uint32_t>(*v);
     if (auto n = t->get("binding-lifetime")) {
         if (auto v = r.integer(*n, "binding-lifetime", defaults::binding_lifetime_min_s,
                                defaults::binding_lifetime_max_s, "s")) {

@@ -4,7 +4,7 @@
 // Main file keys, by role (the examples in conf/examples/ show each one):
 //   every role   role, [[interface]] (name, preference, binding-id), [timers]
 //                (binding-lifetime, retransmission-initial-ms,
-//                retransmission-max-ms)
+//                retransmission-max-ms; home agent: binding-refresh-request)
 //   home-agent   [home-agent] (addresses, ipv4-address, home-prefixes,
 //                identity, nodes-dir), [keying] (certificate, private-key,
 //                ca-certificate); one file per mobile node or router in

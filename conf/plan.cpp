@@ -144,6 +144,19 @@ public:
                 entry("binding-acknowledgement", to_mobile(), IpsecMode::transport,
                       {host(ha_), host(hoa_), ip_proto_mh, mh_binding_acknowledgement},
                       Mip6Header::type2_routing_header);
+                // The home agent's Binding Refresh Request (RFC 6275 sec.
+                // 9.5.5) goes to the home address like a BA and under the
+                // same SA: RFC 3776 sec. 5.2.1 protects every MH between
+                // home agent and home address (proto = MH, no type), and
+                // the mobile node's inbound entry, which carries no MH type
+                // on Linux (drafts-notes/linux-mip6-xfrm.md F3), requires
+                // ESP for every MH from the home agent, so an unprotected
+                // BRR would be dropped. RFC 4877 sec. 6.1 lists BU/BA only,
+                // as examples; MH type selectors (RFC 4301 sec. 4.4.1.1)
+                // let the BRR be named beside the BA.
+                entry("binding-refresh-request", to_mobile(), IpsecMode::transport,
+                      {host(ha_), host(hoa_), ip_proto_mh, mh_binding_refresh_request},
+                      Mip6Header::type2_routing_header);
                 break;
             case TrafficClass::prefix_discovery:
                 entry("mobile-prefix-solicitation", from_mobile(), IpsecMode::transport,
@@ -178,7 +191,10 @@ public:
         switch (c) {
             case TrafficClass::signalling:
                 mobile = {ts_type(host(hoa_), ip_proto_mh, mh_binding_update)};
-                home = {ts_type(host(ha_), ip_proto_mh, mh_binding_acknowledgement)};
+                // The BRR travels on the BA's SA (RFC 6275 sec. 9.5.5,
+                // RFC 3776 sec. 5.2.1): the home agent's side names both.
+                home = {ts_type(host(ha_), ip_proto_mh, mh_binding_acknowledgement),
+                        ts_type(host(ha_), ip_proto_mh, mh_binding_refresh_request)};
                 break;
             case TrafficClass::prefix_discovery:
                 mobile = {ts_type(host(hoa_), ip_proto_icmpv6, icmpv6_mobile_prefix_solicitation)};

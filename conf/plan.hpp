@@ -40,6 +40,7 @@ inline constexpr uint8_t ip_proto_icmpv6 = 58;
 inline constexpr uint8_t ip_proto_mh = 135;  // RFC 6275 sec. 6.1.1
 
 // MH types (RFC 6275 sec. 6.1.2-6.1.8) and ICMPv6 types (sec. 6.7, 6.8).
+inline constexpr uint8_t mh_binding_refresh_request = 0;
 inline constexpr uint8_t mh_home_test_init = 1;
 inline constexpr uint8_t mh_home_test = 3;
 inline constexpr uint8_t mh_binding_update = 5;

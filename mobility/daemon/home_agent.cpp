@@ -259,6 +259,12 @@ void HomeAgent::on_message(const adapters::ReceivedMobilityHeader& m) {
     }
     r.message = *bu;
     run(cache_.handle(r, monotonic_now()));
+    // A refresh that changes no kernel state (same care-of address) is
+    // answered at once, without a commit: its new lifetime must reach the
+    // snapshot too, or a restart would restore the old expiry and drop a
+    // binding that is alive (seen with 20 s lifetimes in
+    // kernel.mobilityd-lifecycle). One snapshot per socket drain.
+    snapshot_soon();
 }
 
 void HomeAgent::on_keying_status(const nlohmann::json& status) {
@@ -297,6 +303,8 @@ void HomeAgent::run(binding::Actions actions) {
     for (const auto& a : actions) {
         if (const auto* s = std::get_if<binding::SendBindingAcknowledgement>(&a)) {
             send(*s);
+        } else if (const auto* brr = std::get_if<binding::SendBindingRefreshRequest>(&a)) {
+            send(*brr);
         } else if (const auto* t = std::get_if<binding::ArmTimer>(&a)) {
             timers_.arm(t->key, t->at);
         } else if (const auto* c = std::get_if<binding::CancelTimer>(&a)) {
@@ -388,6 +396,29 @@ void HomeAgent::send(const binding::SendBindingAcknowledgement& s) {
                                             std::to_string(static_cast<int>(s.message.status)));
             moves_.erase(m);
         }
+}
+
+// RFC 6275 sec. 9.5.5: "always sent to the home address"; the binding's
+// route2 state adds the type 2 routing header with the care-of address
+// (sec. 6.4) and the signalling entry of the security plan protects it with
+// the BA's SA (conf/plan.cpp). The core bounds and spaces retransmissions.
+void HomeAgent::send(const binding::SendBindingRefreshRequest& s) {
+    auto bytes = mh::encode(s.message);
+    if (!bytes.ok()) {
+        log_error("MOB_BRR_UNENCODABLE", bytes.error().message());
+        return;
+    }
+    std::string error;
+    if (!rt_.socket.send(s.source, s.destination, *bytes, &error)) {
+        rt_.count("send.binding-refresh-request-failed");
+        log_warning("MOB_BRR_SEND_FAILED", "to " + s.destination.to_string() + ": " + error);
+        return;
+    }
+    rt_.count("sent.binding-refresh-request");
+    if (s.attempt > 1) rt_.count("sent.binding-refresh-request-retransmission");
+    log_info("MOB_BRR_SENT", "to " + s.destination.to_string() + " via " + s.care_of_address.to_string() +
+                                 " binding-id " + std::to_string(s.binding_id) + " attempt " +
+                                 std::to_string(s.attempt));
 }
 
 // RFC 6275 sec. 9.3.3: Binding Errors are rate-limited (at most 10 a second).

@@ -42,6 +42,7 @@ private:
     void on_message(const adapters::ReceivedMobilityHeader& m);
     void run(binding::Actions actions);
     void send(const binding::SendBindingAcknowledgement& s);
+    void send(const binding::SendBindingRefreshRequest& s);
     void send(const BindingErrorReply& be);
     void detect_duplicate(const binding::PerformDuplicateAddressDetection& d);
     void report(const binding::Report& r);

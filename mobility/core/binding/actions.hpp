@@ -26,6 +26,7 @@ enum class TimerKind : uint8_t {
     bul_lifetime,         // id = binding identifier
     bc_lifetime,          // id = binding identifier
     bul_kernel_retry,     // id = binding identifier: commit the local state again
+    bc_refresh_request,   // id = binding identifier: send (or resend) a Binding Refresh Request
 };
 
 // Names one timer. ArmTimer with a key that is already armed replaces it.
@@ -69,6 +70,23 @@ struct SendBindingAcknowledgement {
     std::optional<Ipv6Address> type2_routing_header;
     mh::BindingAcknowledgement message;
     bool operator==(const SendBindingAcknowledgement&) const = default;
+};
+
+// A Binding Refresh Request from the home agent (RFC 6275 sec. 6.1.2,
+// 9.5.5): always to the home address; the kernel's route2 state of the
+// binding adds the type 2 routing header with the care-of address, and the
+// signalling entry of the security plan protects it with ESP like a BA
+// (RFC 3776 sec. 5.2.1, conf/plan.cpp). A binding registered with a Binding
+// Identifier is named by a BID option (RFC 5648 sec. 6.4). `attempt` counts
+// from 1 (the first BRR of this lifetime) for logs.
+struct SendBindingRefreshRequest {
+    Ipv6Address source;          // the home agent address the binding was registered with
+    Ipv6Address destination;     // the home address
+    Ipv6Address care_of_address; // the binding's, for the type 2 routing header
+    uint16_t binding_id = 0;
+    unsigned attempt = 1;
+    mh::BindingRefreshRequest message;
+    bool operator==(const SendBindingRefreshRequest&) const = default;
 };
 
 // ---- Forwarding state ----
@@ -210,7 +228,7 @@ struct DropMessage {
     bool operator==(const DropMessage&) const = default;
 };
 
-using Action = std::variant<SendBindingUpdate, SendBindingAcknowledgement, InstallBinding,
+using Action = std::variant<SendBindingUpdate, SendBindingAcknowledgement, SendBindingRefreshRequest, InstallBinding,
                             UpdateBinding, RemoveBinding, AddRoutes, RemoveRoutes, Migrate,
                             CommitKernelState, ReestablishIkeSa, PerformDuplicateAddressDetection,
                             ArmTimer, CancelTimer, Report, DropMessage>;

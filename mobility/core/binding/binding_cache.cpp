@@ -110,6 +110,17 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         out.push_back(DropMessage{"binding update without IPsec protection"});
         return;
     }
+    // RFC 6275 sec. 9.5.5: a BU from the node stops the Binding Refresh
+    // Requests (whatever its fate; an accepted one arms the next). With
+    // BID options only those of the bindings it names (RFC 5648 sec. 6.4).
+    if (auto e = cache_.find(hoa); e != cache_.end()) {
+        const auto named = mh::find_options<mh::BindingIdentifier>(bu.options);
+        for (const auto& b : e->second.bindings) {
+            bool touched = named.empty();
+            for (const auto* o : named) touched = touched || o->binding_id == b.binding_id;
+            if (touched) stop_refresh_requests(hoa, b.binding_id, out);
+        }
+    }
     if (committing_.contains(hoa)) {
         // The previous BU's kernel state is being put in place; its BA answers
         // the retransmission too (same sequence range at the mobile node).
@@ -444,6 +455,7 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
         b->last_sequence = bu.sequence_number;
         b->expires_at = now + granted_ms;
         out.push_back(ArmTimer{TimerKey{TimerKind::bc_lifetime, hoa, t.binding_id}, b->expires_at});
+        arm_refresh_request(hoa, *b, entry.granted_lifetime_seconds, out);
     }
 
     // Mobile network prefixes: routes through the tunnel (RFC 3963 sec. 6).
@@ -556,8 +568,13 @@ void BindingCache::on(const KernelOutcome& e, TimePoint, Actions& out) {
         !back.empty() && !then_entry.bindings.empty())
         out.push_back(AddRoutes{hoa, then_entry.bindings.front().care_of_address, back});
     if (cur != cache_.end()) {
-        for (const auto& b : cur->second.bindings)
+        // The refused BU stopped the previous lifetime's BRRs (RFC 6275
+        // sec. 9.5.5) and the BA 130 asks the node to register again: the
+        // accepted lifetime's BRRs go, none are armed for the old one.
+        for (const auto& b : cur->second.bindings) {
             out.push_back(CancelTimer{TimerKey{TimerKind::bc_lifetime, hoa, b.binding_id}});
+            stop_refresh_requests(hoa, b.binding_id, out);
+        }
         for (const auto& p : cur->second.mobile_network_prefixes) prefix_owners_.erase(p);
         binding_count_ -= cur->second.bindings.size();
         cache_.erase(cur);
@@ -585,6 +602,7 @@ void BindingCache::remove_binding(const Ipv6Address& home_address, BindingCacheE
     entry.bindings.erase(entry.bindings.begin() + static_cast<std::ptrdiff_t>(index));
     --binding_count_;
     out.push_back(CancelTimer{TimerKey{TimerKind::bc_lifetime, home_address, b.binding_id}});
+    stop_refresh_requests(home_address, b.binding_id, out);
     if (entry.bindings.empty() && !entry.mobile_network_prefixes.empty()) {
         for (const auto& p : entry.mobile_network_prefixes) prefix_owners_.erase(p);
         out.push_back(RemoveRoutes{home_address, b.care_of_address, entry.mobile_network_prefixes});
@@ -621,7 +639,73 @@ void BindingCache::on(const DuplicateAddressDetectionResult& e, TimePoint now, A
     process(r, now, true, out);
 }
 
+void BindingCache::arm_refresh_request(const Ipv6Address& home_address, const CareOfBinding& b,
+                                       uint32_t granted_lifetime_seconds, Actions& out) {
+    const unsigned percent = config_.binding_refresh_request_percent;
+    if (percent == 0 || percent >= 100 || granted_lifetime_seconds == 0) return;
+    // RFC 6275 sec. 9.1, 9.5.5: "when the lifetime of this entry nears
+    // expiration": after `percent` of the granted lifetime, i.e. once the
+    // node's own refresh (RFC 6275 sec. 11.7.1; ours at 80 %) is overdue.
+    const Duration lifetime = std::chrono::duration_cast<Duration>(std::chrono::seconds{granted_lifetime_seconds});
+    const Duration lead = lifetime * (100 - percent) / 100;
+    const TimerKey key{TimerKind::bc_refresh_request, home_address, b.binding_id};
+    refresh_requests_[key] = 0;
+    out.push_back(ArmTimer{key, b.expires_at - lead});
+}
+
+void BindingCache::stop_refresh_requests(const Ipv6Address& home_address, uint16_t binding_id, Actions& out) {
+    const TimerKey key{TimerKind::bc_refresh_request, home_address, binding_id};
+    if (refresh_requests_.erase(key) == 0) return;
+    out.push_back(CancelTimer{key});
+}
+
+void BindingCache::on_refresh_request_timer(const TimerKey& key, TimePoint now, Actions& out) {
+    auto armed = refresh_requests_.find(key);
+    if (armed == refresh_requests_.end()) return;   // stopped since
+    auto it = cache_.find(key.home_address);
+    const CareOfBinding* b = it == cache_.end() ? nullptr : it->second.binding(static_cast<uint16_t>(key.id));
+    // Never for a binding that is gone, expiring or being committed (its
+    // BU is being answered).
+    if (!b || now >= b->expires_at || committing_.contains(key.home_address)) {
+        refresh_requests_.erase(armed);
+        return;
+    }
+    const unsigned sent = ++armed->second;
+    SendBindingRefreshRequest brr;
+    brr.source = it->second.home_agent_address;
+    brr.destination = key.home_address;   // RFC 6275 sec. 9.5.5: always to the home address
+    brr.care_of_address = b->care_of_address;
+    brr.binding_id = b->binding_id;
+    brr.attempt = sent;
+    if (it->second.multiple_care_of_addresses) {
+        // RFC 5648 sec. 6.4: a binding registered with a BID is named.
+        mh::BindingIdentifier bid;
+        bid.binding_id = b->binding_id;
+        brr.message.options.push_back(bid);
+    }
+    out.push_back(std::move(brr));
+    // RFC 6275 sec. 9.5.5: retransmissions MAY follow, rate-limited: a
+    // bounded number, the wait doubling (as for BUs, sec. 11.8), and none
+    // that would leave after the binding expired.
+    if (sent > config_.brr_retransmissions) {
+        refresh_requests_.erase(armed);
+        return;
+    }
+    Duration wait = config_.brr_initial_timeout;
+    for (unsigned i = 1; i < sent && wait < config_.brr_max_timeout; ++i) wait *= 2;
+    wait = std::min(wait, Duration{config_.brr_max_timeout});
+    if (wait <= Duration{0} || now + wait >= b->expires_at) {
+        refresh_requests_.erase(armed);
+        return;
+    }
+    out.push_back(ArmTimer{key, now + wait});
+}
+
 void BindingCache::on(const TimerExpired& e, TimePoint now, Actions& out) {
+    if (e.key.kind == TimerKind::bc_refresh_request) {
+        on_refresh_request_timer(e.key, now, out);
+        return;
+    }
     if (e.key.kind != TimerKind::bc_lifetime) return;
     auto it = cache_.find(e.key.home_address);
     if (it == cache_.end()) return;

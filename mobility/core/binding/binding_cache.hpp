@@ -26,6 +26,14 @@
 //   accepted with kernel changes: CommitKernelState, the BA held until its
 //     KernelOutcome; a failure restores the entry as it was and answers 130
 //     (insufficient resources); BUs for the home address meanwhile are dropped
+//
+// Binding Refresh Requests (RFC 6275 sec. 9.5.5): a home registration is in
+// active use as long as it exists (the home agent intercepts and tunnels for
+// the home address, sec. 10.4.1; the kernel forwards, so no per-packet usage
+// is seen here, sec. 9.1). When the configured share of its granted lifetime
+// has passed, the binding gets a BRR, retransmitted with back-off a bounded
+// number of times before its expiry; any IPsec-protected BU for the home
+// address stops them (sec. 9.5.5: MUST stop), an accepted one arms the next.
 #pragma once
 
 #include <chrono>
@@ -64,6 +72,15 @@ struct BindingCacheConfig {
     bool duplicate_address_detection = true;       // RFC 6275 sec. 10.3.1, first registration
     size_t max_bindings = 0;                       // 0 = no limit; beyond it: 130
     std::chrono::seconds binding_refresh_advice{0};  // 0 = none sent (RFC 6275 sec. 6.2.4)
+    // Binding Refresh Requests (RFC 6275 sec. 9.5.5, 9.1): once this share
+    // of the granted lifetime has passed without a BU (percent, 0 = none),
+    // a BRR, retransmitted up to brr_retransmissions times, the wait doubling
+    // from brr_initial_timeout up to brr_max_timeout (the rate limitation
+    // of sec. 9.5.5) and never past the binding's expiry.
+    uint8_t binding_refresh_request_percent = 0;
+    unsigned brr_retransmissions = 3;
+    std::chrono::milliseconds brr_initial_timeout{1500};
+    std::chrono::milliseconds brr_max_timeout{32000};
 };
 
 // ---- Authorisation (RFC 4877 sec. 4.3: the identity must own the home address) ----
@@ -164,6 +181,8 @@ public:
     size_t pending_dad() const { return pending_.size(); }
     // Commits whose KernelOutcome has not arrived yet.
     size_t pending_commits() const { return commits_.size(); }
+    // Bindings with a Binding Refresh Request timer armed (RFC 6275 sec. 9.5.5).
+    size_t refresh_requests_armed() const { return refresh_requests_.size(); }
     // Every entry (for the desired kernel state, snapshots and status).
     const auto& entries() const { return cache_; }
     // The home address whose commit `operation` is, if it is pending.
@@ -179,7 +198,8 @@ public:
     // snapshot.hpp; expiry times already on this process's clock). Pending
     // DAD and kernel commits are dropped: their BUs were not answered, so
     // the nodes retransmit. Returns, in home address order, one ArmTimer
-    // (bc_lifetime) per binding and one CommitKernelState per home address,
+    // (bc_lifetime, and bc_refresh_request when Binding Refresh Requests
+    // are configured) per binding and one CommitKernelState per home address,
     // so the daemon reconciles the kernel with the restored state. The
     // entries must be consistent (unique home addresses, one owner per
     // prefix), as check_snapshot() guarantees.
@@ -212,6 +232,11 @@ private:
     void remove_binding(const Ipv6Address& home_address, BindingCacheEntry& entry, size_t index,
                         Actions& out);
     void erase_entry(const Ipv6Address& home_address, Actions& out);
+    // Binding Refresh Requests of one binding (RFC 6275 sec. 9.5.5).
+    void arm_refresh_request(const Ipv6Address& home_address, const CareOfBinding& b,
+                             uint32_t granted_lifetime_seconds, Actions& out);
+    void stop_refresh_requests(const Ipv6Address& home_address, uint16_t binding_id, Actions& out);
+    void on_refresh_request_timer(const TimerKey& key, TimePoint now, Actions& out);
     const HomeLinkPrefix* home_link_of(const Ipv6Address& a) const;
 
     BindingCacheConfig config_;
@@ -232,6 +257,9 @@ private:
     // Home addresses with a held BA (one commit each at a time).
     std::unordered_map<Ipv6Address, uint64_t, Ipv6AddressHash> committing_;
     uint64_t next_operation_ = 1;
+    // Bindings whose bc_refresh_request timer is armed, with the number of
+    // BRRs sent for their current lifetime (RFC 6275 sec. 9.5.5).
+    std::unordered_map<TimerKey, unsigned> refresh_requests_;
 };
 
 }  // namespace nemokey::mobility::binding

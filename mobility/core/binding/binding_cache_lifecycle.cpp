@@ -13,14 +13,20 @@ Actions BindingCache::restore(std::vector<std::pair<Ipv6Address, BindingCacheEnt
     pending_.clear();
     commits_.clear();
     committing_.clear();
+    refresh_requests_.clear();
     binding_count_ = 0;
     std::sort(entries.begin(), entries.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     cache_.reserve(entries.size());
     Actions out;
     for (auto& [hoa, entry] : entries) {
-        for (const auto& b : entry.bindings)
+        for (const auto& b : entry.bindings) {
             out.push_back(ArmTimer{TimerKey{TimerKind::bc_lifetime, hoa, b.binding_id}, b.expires_at});
+            // RFC 6275 sec. 9.5.5: the BRR point of the restored lifetime
+            // (already past: the timer fires at once and the BRR goes if
+            // the binding is still valid); the count starts again.
+            arm_refresh_request(hoa, b, entry.granted_lifetime_seconds, out);
+        }
         for (const auto& p : entry.mobile_network_prefixes) prefix_owners_[p] = hoa;
         binding_count_ += entry.bindings.size();
         cache_.insert_or_assign(hoa, std::move(entry));

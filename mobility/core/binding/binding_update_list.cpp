@@ -923,6 +923,7 @@ void BindingUpdateList::on(const TimerExpired& ev, TimePoint now, Actions& out) 
             return;
         }
         case TimerKind::bc_lifetime:
+        case TimerKind::bc_refresh_request:
             return;
     }
 }

@@ -29,7 +29,10 @@ bool same(const binding::BindingCacheConfig& a, const binding::BindingCacheConfi
            a.bulk_registration == b.bulk_registration &&
            a.key_management_mobility == b.key_management_mobility &&
            a.duplicate_address_detection == b.duplicate_address_detection && a.max_bindings == b.max_bindings &&
-           a.binding_refresh_advice == b.binding_refresh_advice;
+           a.binding_refresh_advice == b.binding_refresh_advice &&
+           a.binding_refresh_request_percent == b.binding_refresh_request_percent &&
+           a.brr_retransmissions == b.brr_retransmissions && a.brr_initial_timeout == b.brr_initial_timeout &&
+           a.brr_max_timeout == b.brr_max_timeout;
 }
 
 bool covers(const NodeAuthorization& node, const net::Prefix& p) {
@@ -104,6 +107,13 @@ std::optional<HomeAgentCoreConfig> home_agent_core_config(const conf::Model& mod
     bc.duplicate_address_detection = true;
     bc.max_bindings = 0;
     bc.binding_refresh_advice = std::chrono::seconds{0};
+    // RFC 6275 sec. 9.5.5: [timers] binding-refresh-request; retransmitted
+    // with the BU back-off of [timers] (sec. 11.8: initial, doubling up to
+    // the maximum), three times at most.
+    bc.binding_refresh_request_percent = static_cast<uint8_t>(model.timers.binding_refresh_request_percent);
+    bc.brr_retransmissions = 3;
+    bc.brr_initial_timeout = std::chrono::milliseconds{model.timers.retransmission_initial_ms};
+    bc.brr_max_timeout = std::chrono::milliseconds{model.timers.retransmission_max_ms};
     for (const auto& b : ha.bindings) c.nodes.push_back(node_authorization(b));
     return c;
 }

@@ -226,3 +226,31 @@ EOC
     -e "s/0x2001/0x20${n}1/" -e "s/0x2002/0x20${n}2/" -e "s|\"mn.keys\"|\"$name.keys\"|" \
     "$dir/mn/mn.toml" > "$dir/$name/$name.toml"
 }
+
+# mobctl_counter NAME KEY: counter KEY of daemon NAME (mobctl --json
+# counters), 0 when the daemon has not counted it yet.
+mobctl_counter() {
+  mobctl_at "$1" --json counters |
+    /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1], 0))' "$2"
+}
+
+# wait_counter NAME KEY MIN [SECONDS]: until daemon NAME's counter KEY is at
+# least MIN, at most SECONDS (10).
+wait_counter() {
+  local name=$1 key=$2 min=$3 i
+  for i in $(seq 1 $(( ${4:-10} * 10 ))); do
+    [ "$(mobctl_counter "$name" "$key" 2>/dev/null || echo 0)" -ge "$min" ] && return 0
+    sleep 0.1
+  done
+  echo "$name: $key is $(mobctl_counter "$name" "$key"), expected at least $min" >&2
+  return 1
+}
+
+# xfrm_packets NS SRC DST PROTO: the packets counted on the xfrm state SRC ->
+# DST of PROTO (esp, route2, hao) in NS (ip -s xfrm state), empty if none.
+xfrm_packets() {
+  ip -n "$1" -s xfrm state | awk -v s="$2" -v d="$3" -v p="$4" '
+    /^src / { here = ($2 == s && $4 == d); found = 0 }
+    here && $1 == "proto" && $2 == p { found = 1 }
+    found && /lifetime current:/ { getline; gsub(/.*, */, ""); sub(/\(packets\).*/, ""); print; found = 0 }'
+}

@@ -1,7 +1,9 @@
 # mobilityd on Debian's kernel: a home agent and a mobile node (static
 # RFC 3776 keys) in the topology; each starts, answers mobctl, and a
-# SIGTERM leaves its namespace exactly as found; the home agent killed
-# with -9 restarts and reconciles without duplicating state.
+# SIGTERM leaves its namespace exactly as found; the home agent's Binding
+# Refresh Request reaches the mobile node (ESP, type 2 routing header) and
+# is answered with a BU; the home agent killed with -9 restarts and
+# reconciles without duplicating state.
 source "$NK_SRC/tests/lib/check.sh"
 source "$NK_SRC/tests/kernel-vm/lib/topology.sh"
 source "$NK_SRC/tests/kernel-vm/mobilityd/configs.sh"
@@ -11,6 +13,9 @@ mkdir -p /run/nemokey
 check "topology up" topo_up
 cfg=$NK_OUT/config
 mobilityd_configs "$cfg"
+# RFC 6275 sec. 9.5.5: the home agent grants 20 s and sends a Binding
+# Refresh Request at 50 % of it, before the mobile node's own refresh (80 %).
+sed -i 's/^binding-lifetime = 600$/binding-lifetime = 20\nbinding-refresh-request = 50/' "$cfg/ha/ha.toml"
 check "home agent configuration is valid" "$NK_BUILD/mobility/daemon/mobilityd" --check-config "$cfg/ha/ha.toml"
 check "mobile node configuration is valid" "$NK_BUILD/mobility/daemon/mobilityd" --check-config "$cfg/mn/mn.toml"
 
@@ -34,6 +39,32 @@ mobctl_at ha binding | tee "$NK_OUT/ha-binding.txt"
 mobctl_at ha counters | tee "$NK_OUT/ha-counters.txt"
 check "the mobile node chose the acc1 care-of address" grep -q "$TOPO_MR_COA1" "$NK_OUT/mn-binding.txt"
 check "the mobile node sent a Binding Update" grep -q "sent.binding-update" "$NK_OUT/mn-counters.txt"
+
+# The BRR through the real kernels: sent to the home address, it leaves
+# with ESP on the BA's SA (RFC 3776 sec. 5.2.1) and a type 2 routing header
+# (the route2 state), so both state counters move for the BRR and the BA
+# that answers the node's BU (RFC 6275 sec. 11.7.4); the mobile node's
+# inbound policy would drop an unprotected one.
+mn_bus=$(mobctl_counter mn sent.binding-update)
+ha_bus=$(mobctl_counter ha received.binding-update)
+esp_before=$(xfrm_packets nk-ha "$TOPO_HA" "$TOPO_MR_HOA" esp)
+rh2_before=$(xfrm_packets nk-ha "$TOPO_HA" "$TOPO_MR_HOA" route2)
+check "the home agent sent a Binding Refresh Request" wait_counter ha sent.binding-refresh-request 1 20
+check "the mobile node received it" wait_counter mn received.binding-refresh-request 1 5
+check "the mobile node answered with a Binding Update" wait_counter mn sent.binding-update $((mn_bus + 1)) 5
+check "the home agent received that Binding Update" wait_counter ha received.binding-update $((ha_bus + 1)) 5
+check "the mobile node is bound" wait_bound_at mn "$TOPO_MR_COA1"
+mobctl_at ha --json counters > "$NK_OUT/ha-counters-brr.json"
+mobctl_at mn --json counters > "$NK_OUT/mn-counters-brr.json"
+esp_after=$(xfrm_packets nk-ha "$TOPO_HA" "$TOPO_MR_HOA" esp)
+rh2_after=$(xfrm_packets nk-ha "$TOPO_HA" "$TOPO_MR_HOA" route2)
+echo "home agent -> home address: esp $esp_before -> $esp_after, route2 $rh2_before -> $rh2_after packets"
+check "the BRR and the BA went under ESP" test "$((esp_after - esp_before))" -ge 2
+check "the BRR and the BA carried a type 2 routing header" test "$((rh2_after - rh2_before))" -ge 2
+check "the home agent logged the BRR via the care-of address" \
+  grep -q "MOB_BRR_SENT to $TOPO_MR_HOA via $TOPO_MR_COA1" "$NK_OUT/ha.log"
+check "no BRR was retransmitted (the BU stopped them)" \
+  test "$(mobctl_counter ha sent.binding-refresh-request-retransmission)" = 0
 ip -n nk-mr -s xfrm state > "$NK_OUT/mn-xfrm.txt"; ip -n nk-ha -s xfrm state > "$NK_OUT/ha-xfrm.txt"
 ip -n nk-mr xfrm policy > "$NK_OUT/mn-policy.txt"; ip -n nk-ha xfrm policy > "$NK_OUT/ha-policy.txt"
 for ns in nk-ha nk-mr; do ip netns exec $ns cat /proc/net/xfrm_stat | grep -v '	0$' > "$NK_OUT/$ns-xfrm-stat.txt"; done

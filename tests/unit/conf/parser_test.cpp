@@ -238,6 +238,24 @@ TEST_F(ParserTest, RetransmissionMaximumBelowInitial) {
                   "the timeout doubles up to the maximum, RFC 6275 sec. 11.8)");
 }
 
+// RFC 6275 sec. 9.5.5: the home agent's Binding Refresh Request point.
+TEST_F(ParserTest, BindingRefreshRequestPercent) {
+    auto absent = parse(mobile_router);
+    ASSERT_TRUE(absent.ok());
+    EXPECT_EQ(absent->timers.binding_refresh_request_percent, 90u);   // the default
+    for (const char* v : {"0", "50", "99"}) {
+        auto r = parse(replace(mobile_router, "binding-lifetime = 1200",
+                               std::string("binding-lifetime = 1200\nbinding-refresh-request = ") + v));
+        ASSERT_TRUE(r.ok()) << v << ": " << r.error().front().to_string();
+        EXPECT_EQ(r->timers.binding_refresh_request_percent, std::stoul(v));
+    }
+    std::string text = replace(mobile_router, "binding-lifetime = 1200",
+                               "binding-lifetime = 1200\nbinding-refresh-request = 250");
+    ASSERT_EQ(text.find("250"), text.rfind("250"));
+    EXPECT_EQ(only_error(text), "mr.toml:" + pos(text, "250") +
+                                    ": 'binding-refresh-request' 250 out of range (expected 0..99 %)");
+}
+
 TEST_F(ParserTest, WrongTypeQuotesTheValue) {
     std::string text = replace(mobile_router, "binding-lifetime = 1200", "binding-lifetime = \"1200\"");
     EXPECT_EQ(only_error(text), "mr.toml:" + pos(text, "\"1200\"") +

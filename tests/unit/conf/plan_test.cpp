@@ -111,6 +111,18 @@ TEST_F(PlanTest, MobileRouterSignallingIsTransportModeWithMhTypes) {
     EXPECT_EQ(ba->selector.destination.to_string(), "2001:db8:1::100/128");
     EXPECT_EQ(ba->selector.type, mh_binding_acknowledgement);
     EXPECT_EQ(ba->mip6_header, Mip6Header::type2_routing_header);
+    // The home agent's Binding Refresh Request: like the BA, to the home
+    // address with a type 2 routing header, on the same SA (RFC 6275 sec.
+    // 9.5.5, RFC 3776 sec. 5.2.1).
+    const SpdEntry* brr = find(n, "binding-refresh-request", Direction::in);
+    ASSERT_NE(brr, nullptr);
+    EXPECT_EQ(brr->selector.source, ba->selector.source);
+    EXPECT_EQ(brr->selector.destination, ba->selector.destination);
+    EXPECT_EQ(brr->selector.protocol, 135);
+    EXPECT_EQ(brr->selector.type, mh_binding_refresh_request);
+    EXPECT_EQ(brr->mode, IpsecMode::transport);
+    EXPECT_EQ(brr->mip6_header, Mip6Header::type2_routing_header);
+    EXPECT_EQ(brr->reqid, ba->reqid);
     // One SA pair, one reqid.
     EXPECT_EQ(bu->reqid, ba->reqid);
     EXPECT_GE(bu->reqid, reqid_min);
@@ -193,7 +205,7 @@ TEST_F(PlanTest, OnlySignallingWhenNothingElseIsProtected) {
                                        "home-test = true", "home-test = false"),
                                "prefix-discovery = true", "prefix-discovery = false");
     Plan p = derive_plan(model(text));
-    ASSERT_EQ(p.nodes[0].spd.size(), 2u);
+    ASSERT_EQ(p.nodes[0].spd.size(), 3u);   // BU, BA, BRR
     EXPECT_EQ(p.nodes[0].ike_peer->child_sas.size(), 1u);
 }
 

@@ -52,7 +52,9 @@ TEST(KeyingPlanTest, MobileRouterHasOneConnectionToItsHomeAgent) {
     EXPECT_EQ(c.children[0].name, "signalling");
     EXPECT_EQ(c.children[0].mode, "transport_proxy");
     EXPECT_EQ(c.children[0].local_ts, std::vector<std::string>{"2001:db8:1::100/128[135/1280-1535]"});
-    EXPECT_EQ(c.children[0].remote_ts, std::vector<std::string>{"2001:db8:1::1/128[135/1536-1791]"});
+    // BA (MH type 6) and the home agent's BRR (type 0) on one SA (RFC 6275 sec. 9.5.5).
+    EXPECT_EQ(c.children[0].remote_ts,
+              (std::vector<std::string>{"2001:db8:1::1/128[135/1536-1791]", "2001:db8:1::1/128[135/0-255]"}));
     EXPECT_EQ(c.children[1].name, "payload");
     EXPECT_EQ(c.children[1].mode, "tunnel");
     // The home address and both mobile network prefixes (RFC 3963 sec. 5.5),

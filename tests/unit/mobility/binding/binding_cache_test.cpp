@@ -595,8 +595,6 @@ TEST_F(CacheTest, BindingRefreshAdviceWhenConfigured) {
     EXPECT_EQ(bra->refresh_interval, 30);
 }
 
-}  // namespace
-}  // namespace nemokey::mobility::binding
 
 // ---- Outcome events: the BA waits for the kernel (issue: core-to-kernel contract) ----
 
@@ -778,6 +776,224 @@ TEST_F(CacheOverwriteTest, OIsIgnoredOnDeregistration) {
     r.message.overwrite = true;
     r.message.options = {bid(1)};
     EXPECT_EQ(answer(send(bc, r)).status, BindingAckStatus::mcoa_non_mcoa_binding_exists);
+}
+
+}  // namespace
+}  // namespace nemokey::mobility::binding
+
+// ---- Binding Refresh Requests (RFC 6275 sec. 9.5.5, 9.1; RFC 5648 sec. 6.4) ----
+
+class CacheRefreshRequestTest : public CacheTest {
+protected:
+    BindingCacheConfig brr_config(uint8_t percent = 90) {
+        BindingCacheConfig c = config();
+        c.binding_refresh_request_percent = percent;
+        c.brr_retransmissions = 3;
+        c.brr_initial_timeout = Duration{1500};
+        c.brr_max_timeout = Duration{4000};
+        return c;
+    }
+    TimerKey brr_key(uint16_t binding_id = 0) const {
+        return TimerKey{TimerKind::bc_refresh_request, hoa, binding_id};
+    }
+    static std::optional<ArmTimer> armed(const Actions& out, const TimerKey& key) {
+        std::optional<ArmTimer> found;
+        for (const auto& t : all_of<ArmTimer>(out))
+            if (t.key == key) found = t;
+        return found;
+    }
+    static bool cancelled(const Actions& out, const TimerKey& key) {
+        for (const auto& t : all_of<CancelTimer>(out))
+            if (t.key == key) return true;
+        return false;
+    }
+    Actions fire(BindingCache& bc, const TimerKey& key, TimePoint at) {
+        clock.set(at);
+        return settle(bc, bc.handle(TimerExpired{key}, clock.now()), clock.now());
+    }
+};
+
+TEST_F(CacheRefreshRequestTest, NoneWithoutConfiguration) {
+    BindingCache bc(config(), auth);
+    auto out = send(bc, bu(1, coa1));
+    EXPECT_FALSE(armed(out, brr_key()));
+    EXPECT_EQ(bc.refresh_requests_armed(), 0u);
+    // A timer that fires anyway sends nothing.
+    EXPECT_TRUE(fire(bc, brr_key(), clock.now() + Duration{590000}).empty());
+}
+
+TEST_F(CacheRefreshRequestTest, SentToTheHomeAddressWhenTheLifetimeNearsExpiry) {
+    BindingCache bc(brr_config(), auth);
+    const TimePoint accepted = clock.now();
+    auto out = send(bc, bu(1, coa1, 150));   // 600 s
+    auto t = armed(out, brr_key());
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->at, accepted + Duration{540000});   // 90 % of 600 s
+    EXPECT_EQ(bc.refresh_requests_armed(), 1u);
+
+    auto sent = fire(bc, brr_key(), t->at);
+    const auto brr = only<SendBindingRefreshRequest>(sent);
+    EXPECT_EQ(brr.source, ha);
+    EXPECT_EQ(brr.destination, hoa);   // sec. 9.5.5: always to the home address
+    EXPECT_EQ(brr.care_of_address, coa1);
+    EXPECT_EQ(brr.binding_id, 0);
+    EXPECT_EQ(brr.attempt, 1u);
+    EXPECT_TRUE(brr.message.options.empty());   // no BID without RFC 5648
+    // Nothing else changes: the binding stays as it is.
+    EXPECT_EQ(count_of<RemoveBinding>(sent) + count_of<CommitKernelState>(sent), 0u);
+    EXPECT_EQ(bc.find(hoa)->bindings.size(), 1u);
+}
+
+TEST_F(CacheRefreshRequestTest, RetransmissionsAreBoundedAndBackOff) {
+    BindingCache bc(brr_config(), auth);
+    auto out = send(bc, bu(1, coa1, 150));
+    TimePoint at = armed(out, brr_key())->at;
+    std::vector<Duration> waits;
+    unsigned sent = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto step = fire(bc, brr_key(), at);
+        const auto brrs = all_of<SendBindingRefreshRequest>(step);
+        if (brrs.empty()) break;
+        ++sent;
+        EXPECT_EQ(brrs.front().attempt, sent);
+        auto next = armed(step, brr_key());
+        if (!next) break;
+        waits.push_back(next->at - at);
+        at = next->at;
+    }
+    // One BRR and three retransmissions; 1.5 s, 3 s, then capped at 4 s.
+    EXPECT_EQ(sent, 4u);
+    EXPECT_EQ(waits, (std::vector<Duration>{Duration{1500}, Duration{3000}, Duration{4000}}));
+    EXPECT_EQ(bc.refresh_requests_armed(), 0u);
+    // A late timer after the last one sends nothing more.
+    EXPECT_EQ(count_of<SendBindingRefreshRequest>(fire(bc, brr_key(), at + Duration{5000})), 0u);
+    EXPECT_NE(bc.find(hoa), nullptr);
+}
+
+TEST_F(CacheRefreshRequestTest, NoRetransmissionAfterTheBindingExpires) {
+    BindingCache bc(brr_config(99), auth);
+    const TimePoint accepted = clock.now();
+    auto out = send(bc, bu(1, coa1, 4));   // 16 s: BRR at 15.84 s, 160 ms before expiry
+    auto t = armed(out, brr_key());
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->at, accepted + Duration{15840});
+    auto step = fire(bc, brr_key(), t->at);
+    EXPECT_EQ(count_of<SendBindingRefreshRequest>(step), 1u);
+    EXPECT_FALSE(armed(step, brr_key()));   // 1.5 s would be past the expiry
+    EXPECT_EQ(bc.refresh_requests_armed(), 0u);
+}
+
+TEST_F(CacheRefreshRequestTest, ABindingUpdateStopsThemAndAnAcceptedOneArmsTheNext) {
+    BindingCache bc(brr_config(), auth);
+    auto out = send(bc, bu(1, coa1, 150));
+    const TimePoint at = armed(out, brr_key())->at;
+    auto step = fire(bc, brr_key(), at);
+    ASSERT_EQ(count_of<SendBindingRefreshRequest>(step), 1u);
+    ASSERT_TRUE(armed(step, brr_key()));   // a retransmission is due in 1.5 s
+
+    clock.advance(Duration{200});
+    auto refreshed = send(bc, bu(2, coa1, 150));
+    EXPECT_TRUE(cancelled(refreshed, brr_key()));   // sec. 9.5.5: MUST stop
+    auto next = armed(refreshed, brr_key());
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->at, clock.now() + Duration{540000});
+    // The next one counts from 1 again.
+    auto later = fire(bc, brr_key(), next->at);
+    EXPECT_EQ(only<SendBindingRefreshRequest>(later).attempt, 1u);
+}
+
+TEST_F(CacheRefreshRequestTest, ARefusedBindingUpdateStopsThemToo) {
+    BindingCache bc(brr_config(), auth);
+    auto out = send(bc, bu(10, coa1, 150));
+    const TimePoint at = armed(out, brr_key())->at;
+    fire(bc, brr_key(), at);
+    auto refused = send(bc, bu(9, coa1, 150));   // stale: 135
+    EXPECT_EQ(answer(refused).status, BindingAckStatus::sequence_number_out_of_window);
+    EXPECT_TRUE(cancelled(refused, brr_key()));
+    EXPECT_FALSE(armed(refused, brr_key()));
+    EXPECT_EQ(bc.refresh_requests_armed(), 0u);
+    EXPECT_EQ(count_of<SendBindingRefreshRequest>(fire(bc, brr_key(), at + Duration{1500})), 0u);
+}
+
+TEST_F(CacheRefreshRequestTest, AnUnprotectedBindingUpdateDoesNotStopThem) {
+    BindingCache bc(brr_config(), auth);
+    auto out = send(bc, bu(1, coa1, 150));
+    auto forged = bu(2, coa1, 150);
+    forged.ipsec_protected = false;
+    auto dropped = send(bc, forged);
+    EXPECT_FALSE(cancelled(dropped, brr_key()));
+    EXPECT_EQ(bc.refresh_requests_armed(), 1u);
+}
+
+TEST_F(CacheRefreshRequestTest, NoneForADeregisteredBinding) {
+    BindingCache bc(brr_config(), auth);
+    auto out = send(bc, bu(1, coa1, 150));
+    const TimePoint at = armed(out, brr_key())->at;
+    clock.advance(seconds{10});
+    auto gone = send(bc, bu(2, coa1, 0));
+    EXPECT_EQ(answer(gone).status, BindingAckStatus::accepted);
+    EXPECT_TRUE(cancelled(gone, brr_key()));
+    EXPECT_EQ(bc.refresh_requests_armed(), 0u);
+    EXPECT_TRUE(fire(bc, brr_key(), at).empty());
+}
+
+TEST_F(CacheRefreshRequestTest, NoneForAnExpiredBinding) {
+    BindingCache bc(brr_config(), auth);
+    auto out = send(bc, bu(1, coa1, 150));
+    TimePoint lifetime_end{};
+    for (const auto& t : all_of<ArmTimer>(out))
+        if (t.key.kind == TimerKind::bc_lifetime) lifetime_end = t.at;
+    // The BRR timer is lost (say); the lifetime runs out first.
+    auto expired = fire(bc, TimerKey{TimerKind::bc_lifetime, hoa, 0}, lifetime_end);
+    EXPECT_EQ(only<Report>(expired).kind, ReportKind::binding_expired);
+    EXPECT_TRUE(cancelled(expired, brr_key()));
+    EXPECT_EQ(bc.refresh_requests_armed(), 0u);
+    EXPECT_TRUE(fire(bc, brr_key(), lifetime_end + Duration{1}).empty());
+}
+
+TEST_F(CacheRefreshRequestTest, NoneWhileDuplicateAddressDetectionRuns) {
+    BindingCacheConfig c = brr_config();
+    c.duplicate_address_detection = true;
+    BindingCache bc(c, auth);
+    auto out = send(bc, bu(1, coa1, 150));
+    ASSERT_EQ(count_of<PerformDuplicateAddressDetection>(out), 1u);
+    EXPECT_FALSE(armed(out, brr_key()));
+    EXPECT_EQ(bc.refresh_requests_armed(), 0u);
+    EXPECT_TRUE(fire(bc, brr_key(), clock.now() + Duration{540000}).empty());
+}
+
+TEST_F(CacheRefreshRequestTest, AKernelFailureLeavesNoneArmed) {
+    BindingCache bc(brr_config(), auth);
+    auto first = bc.handle(bu(1, coa1, 150), clock.now());
+    EXPECT_TRUE(armed(first, brr_key()));
+    auto failed = settle(bc, first, clock.now(), false);
+    EXPECT_EQ(only<SendBindingAcknowledgement>(failed).message.status, BindingAckStatus::insufficient_resources);
+    EXPECT_EQ(bc.refresh_requests_armed(), 0u);
+    EXPECT_TRUE(fire(bc, brr_key(), clock.now() + Duration{540000}).empty());
+}
+
+TEST_F(CacheRefreshRequestTest, McoaBindingsAreNamedAndStoppedOneByOne) {
+    BindingCache bc(brr_config(), auth);
+    auto r = bu(1, coa1, 150);
+    r.message.options = {bid(1, coa1), bid(2, coa2)};
+    auto out = send(bc, r);
+    ASSERT_EQ(answer(out).status, BindingAckStatus::accepted);
+    const TimePoint at = armed(out, brr_key(1))->at;
+    ASSERT_TRUE(armed(out, brr_key(2)));
+
+    auto one = fire(bc, brr_key(1), at);
+    const auto brr = only<SendBindingRefreshRequest>(one);
+    EXPECT_EQ(brr.care_of_address, coa1);
+    ASSERT_EQ(brr.message.options.size(), 1u);   // RFC 5648 sec. 6.4
+    EXPECT_EQ(std::get<mh::BindingIdentifier>(brr.message.options[0]).binding_id, 1);
+
+    // A BU for binding 2 stops binding 2's BRRs, not binding 1's.
+    auto r2 = bu(2, coa2, 150);
+    r2.message.options = {bid(2, coa2)};
+    auto refreshed = send(bc, r2);
+    EXPECT_TRUE(cancelled(refreshed, brr_key(2)));
+    EXPECT_FALSE(cancelled(refreshed, brr_key(1)));
+    EXPECT_EQ(bc.refresh_requests_armed(), 2u);
 }
 
 }  // namespace

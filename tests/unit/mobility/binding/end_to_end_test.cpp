@@ -37,6 +37,8 @@ protected:
     Actions mn_log, ha_log;      // everything either side asked for
     bool drop_next_ba = false;
     bool dad_duplicate = false;
+    bool drop_brrs = false;      // Binding Refresh Requests lost on the way
+    int brrs_delivered = 0;      // Binding Refresh Requests the home agent sent
 
     BindingUpdateListConfig mn_config() {
         BindingUpdateListConfig c;
@@ -53,9 +55,9 @@ protected:
     }
 
     // Runs both sides' actions until nothing is left to deliver now.
-    void run(BindingUpdateList& mn, BindingCache& bc, Actions from_mn) {
+    void run(BindingUpdateList& mn, BindingCache& bc, Actions first, bool from_mobile_node = true) {
         std::deque<std::pair<bool, Action>> queue;   // (from mobile node?, action)
-        for (auto& a : from_mn) queue.emplace_back(true, std::move(a));
+        for (auto& a : first) queue.emplace_back(from_mobile_node, std::move(a));
         while (!queue.empty()) {
             auto [mine, action] = std::move(queue.front());
             queue.pop_front();
@@ -84,6 +86,12 @@ protected:
                                          clock.now()))
                     queue.emplace_back(false, std::move(a));
             }
+            if (auto* s = std::get_if<SendBindingRefreshRequest>(&action)) {
+                ++brrs_delivered;
+                if (drop_brrs) continue;
+                for (auto& a : mn.handle(BindingRefreshRequestReceived{s->source, s->message}, clock.now()))
+                    queue.emplace_back(true, std::move(a));
+            }
             if (auto* s = std::get_if<SendBindingAcknowledgement>(&action)) {
                 if (drop_next_ba) {
                     drop_next_ba = false;
@@ -110,8 +118,7 @@ protected:
             run(mn, bc, mn.handle(TimerExpired{next->second}, clock.now()));
         } else {
             ha_timers.erase(next->second);
-            Actions out = settle(bc, bc.handle(TimerExpired{next->second}, clock.now()), clock.now());
-            for (auto& a : out) ha_log.push_back(a);
+            run(mn, bc, bc.handle(TimerExpired{next->second}, clock.now()), false);
         }
     }
 };
@@ -258,6 +265,51 @@ TEST_F(Link, HomeAgentWithoutMcoaGetsOneBinding) {
     EXPECT_FALSE(mn.multiple_care_of_addresses());
     EXPECT_EQ(mn.entry(0)->state, BulState::bound);
     EXPECT_NE(bc.find(hoa)->binding(0), nullptr);
+}
+
+// RFC 6275 sec. 9.5.5 / 11.7.4: the home agent's Binding Refresh Request,
+// sent before the node's own refresh is due, is answered with a BU that
+// refreshes the binding; that BU stops the home agent's retransmissions.
+TEST_F(Link, BindingRefreshRequestIsAnsweredWithABindingUpdate) {
+    BindingUpdateList mn(mn_config());   // refreshes itself at 80 % of 120 s
+    auto c = ha_config();
+    c.binding_refresh_request_percent = 50;
+    BindingCache bc(c, auth);
+    run(mn, bc, mn.handle(MovedToCareOfAddress{coa1}, clock.now()));
+    ASSERT_EQ(mn.entry(0)->state, BulState::bound);
+    const uint16_t sequence = bc.find(hoa)->bindings[0].last_sequence;
+    ASSERT_TRUE(ha_timers.contains(TimerKey{TimerKind::bc_refresh_request, hoa, 0}));
+
+    tick(mn, bc);   // the first timer due: the home agent's BRR at 60 s
+    EXPECT_EQ(clock.now(), TimePoint{} + seconds{60});
+    EXPECT_EQ(brrs_delivered, 1);
+    EXPECT_EQ(mn.entry(0)->state, BulState::bound);
+    EXPECT_EQ(bc.find(hoa)->bindings[0].last_sequence, static_cast<uint16_t>(sequence + 1));
+    EXPECT_EQ(bc.find(hoa)->bindings[0].expires_at, clock.now() + seconds{120});
+    // The BU stopped the retransmission and armed the next BRR.
+    EXPECT_EQ(ha_timers.at(TimerKey{TimerKind::bc_refresh_request, hoa, 0}), clock.now() + seconds{60});
+
+    // Ten more cycles: each answered, never retransmitted, never lapsed.
+    for (int i = 0; i < 10; ++i) tick(mn, bc);
+    EXPECT_EQ(brrs_delivered, 11);
+    ASSERT_NE(bc.find(hoa), nullptr);
+    EXPECT_EQ(mn.entry(0)->state, BulState::bound);
+}
+
+// Lost BRRs: the home agent retransmits a bounded number of times; the
+// node's own refresh (at 80 %) still keeps the binding.
+TEST_F(Link, LostBindingRefreshRequestsAreRetransmittedThenTheNodeRefreshes) {
+    BindingUpdateList mn(mn_config());
+    auto c = ha_config();
+    c.binding_refresh_request_percent = 50;
+    c.brr_retransmissions = 2;
+    BindingCache bc(c, auth);
+    run(mn, bc, mn.handle(MovedToCareOfAddress{coa1}, clock.now()));
+    drop_brrs = true;
+    while (clock.now() < TimePoint{} + seconds{95}) tick(mn, bc);
+    EXPECT_EQ(brrs_delivered, 3);   // one BRR, two retransmissions
+    EXPECT_EQ(mn.entry(0)->state, BulState::bound);
+    EXPECT_GT(bc.find(hoa)->bindings[0].expires_at, TimePoint{} + seconds{120});
 }
 
 }  // namespace

@@ -198,12 +198,39 @@ TEST_P(RandomizedCache, InvariantsHold) {
     c.home_prefixes = {HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
     c.duplicate_address_detection = pick(2) == 0;
     c.max_bindings = static_cast<size_t>(pick(6));
+    // RFC 6275 sec. 9.5.5: Binding Refresh Requests on half the seeds.
+    c.binding_refresh_request_percent = static_cast<uint8_t>(pick(2) ? 0 : 50 + pick(50));
+    c.brr_retransmissions = static_cast<unsigned>(pick(4));
     BindingCache bc(c, auth);
     Driver d;
     TimePoint now{};
     const Ipv6Address hoas[] = {addr("2001:db8:1::100"), addr("2001:db8:1::200"), addr("2001:db8:1::300")};
     const Ipv6Address coas[] = {addr("2001:db8:a::1"), addr("2001:db8:b::1"), addr("fe80::1")};
     uint16_t seq[3] = {0, 0, 0};
+    size_t brrs_sent = 0;
+    // A BRR goes only for a binding that exists and has not expired, to its
+    // home address, from the address it was registered with, and never
+    // beyond the configured retransmissions.
+    auto check_brrs = [&](const Actions& out) {
+        for (const auto& brr : all_of<SendBindingRefreshRequest>(out)) {
+            ++brrs_sent;
+            EXPECT_NE(c.binding_refresh_request_percent, 0);
+            const BindingCacheEntry* e = bc.find(brr.destination);
+            ASSERT_NE(e, nullptr);
+            const CareOfBinding* b = e->binding(brr.binding_id);
+            ASSERT_NE(b, nullptr);
+            EXPECT_EQ(b->care_of_address, brr.care_of_address);
+            EXPECT_LT(now, b->expires_at);
+            EXPECT_EQ(brr.source, e->home_agent_address);
+            EXPECT_GE(brr.attempt, 1u);
+            EXPECT_LE(brr.attempt, 1 + c.brr_retransmissions);
+            EXPECT_EQ(brr.message.options.empty(), !e->multiple_care_of_addresses);
+        }
+    };
+    auto apply = [&](const Actions& out) {
+        check_brrs(out);
+        d.apply(out);
+    };
 
     for (int step = 0; step < 400; ++step) {
         const int h = pick(3);
@@ -217,12 +244,12 @@ TEST_P(RandomizedCache, InvariantsHold) {
                     if (due == d.timers.end()) break;
                     const TimerKey key = due->first;
                     d.timers.erase(due);
-                    d.apply(settle(bc, bc.handle(TimerExpired{key}, now), now, pick(8) != 0));
+                    apply(settle(bc, bc.handle(TimerExpired{key}, now), now, pick(8) != 0));
                 }
                 break;
             }
             case 1:
-                d.apply(settle(bc, bc.handle(DuplicateAddressDetectionResult{hoas[h], pick(4) == 0}, now), now, pick(8) != 0));
+                apply(settle(bc, bc.handle(DuplicateAddressDetectionResult{hoas[h], pick(4) == 0}, now), now, pick(8) != 0));
                 break;
             default: {
                 ReceivedBindingUpdate r;
@@ -246,7 +273,7 @@ TEST_P(RandomizedCache, InvariantsHold) {
                     if (pick(2)) o.care_of_address = net::IpAddress{coas[pick(2)]};
                     r.message.options.push_back(o);
                 }
-                d.apply(settle(bc, bc.handle(r, now), now, pick(8) != 0));
+                apply(settle(bc, bc.handle(r, now), now, pick(8) != 0));
             }
         }
         SCOPED_TRACE(::testing::Message() << "seed " << GetParam() << " step " << step);
@@ -263,11 +290,27 @@ TEST_P(RandomizedCache, InvariantsHold) {
         }
         ASSERT_EQ(bindings, bc.binding_count());
         ASSERT_EQ(static_cast<int64_t>(bindings), d.installed);
+        // Every armed BRR timer belongs to a binding and fires before it expires.
+        size_t brr_timers = 0;
+        for (const auto& [key, at] : d.timers) {
+            if (key.kind != TimerKind::bc_refresh_request) continue;
+            ++brr_timers;
+            const BindingCacheEntry* e = bc.find(key.home_address);
+            ASSERT_NE(e, nullptr);
+            const CareOfBinding* b = e->binding(static_cast<uint16_t>(key.id));
+            ASSERT_NE(b, nullptr);
+            EXPECT_LT(at, b->expires_at);
+        }
+        EXPECT_EQ(brr_timers, bc.refresh_requests_armed());
+        if (c.binding_refresh_request_percent == 0) {
+            EXPECT_EQ(brr_timers, 0u);
+        }
         if (c.max_bindings != 0) {
             EXPECT_LE(bc.binding_count(), c.max_bindings);
         }
         if (::testing::Test::HasFailure()) return;
     }
+    RecordProperty("binding_refresh_requests_sent", static_cast<int>(brrs_sent));
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, RandomizedCache, ::testing::Range(1u, 201u));

@@ -193,6 +193,52 @@ TEST_F(CacheSnapshotTest, RestoreGivesEqualEntriesAndTheTimersToArm) {
     EXPECT_EQ(out.size(), 7u);
 }
 
+// RFC 6275 sec. 9.5.5: a restored binding gets its Binding Refresh Request
+// timer at the same share of its granted lifetime; one whose point passed
+// during the downtime fires at once and its BRR goes (the binding is still
+// valid); the count of BRRs starts again.
+TEST_F(CacheSnapshotTest, RestoreRearmsBindingRefreshRequests) {
+    BindingCache bc(config(), auth);
+    populate(bc);
+    const auto snap = take_snapshot(bc, taken());
+    auto c = config();
+    c.binding_refresh_request_percent = 90;
+    VirtualClock later{at_ms(5'000)};
+    BindingCache again(c, auth);
+    // 55 s down: the mobile router's 60 s binding has 4.5 s left, less
+    // than the 6 s before expiry at which its BRR is due.
+    auto restored = restore(again, snap, RestoreClock{later.now(), wall_at_take + 55'000});
+    ASSERT_TRUE(restored);
+    size_t brr_timers = 0;
+    std::optional<ArmTimer> router;
+    for (const auto& t : all_of<ArmTimer>(restored.value())) {
+        if (t.key.kind != TimerKind::bc_refresh_request) continue;
+        ++brr_timers;
+        const auto* e = again.find(t.key.home_address);
+        ASSERT_NE(e, nullptr);
+        const auto* b = e->binding(static_cast<uint16_t>(t.key.id));
+        ASSERT_NE(b, nullptr);
+        EXPECT_EQ(t.at, b->expires_at - Duration{e->granted_lifetime_seconds * 100});   // 10 % before
+        if (t.key.home_address == mr) router = t;
+    }
+    EXPECT_EQ(brr_timers, again.binding_count());
+    EXPECT_EQ(again.refresh_requests_armed(), brr_timers);
+    ASSERT_TRUE(router);
+    EXPECT_LT(router->at, later.now());   // already due
+
+    auto due = again.handle(TimerExpired{router->key}, later.now());
+    const auto brr = only<SendBindingRefreshRequest>(due);
+    EXPECT_EQ(brr.destination, mr);
+    EXPECT_EQ(brr.care_of_address, coa3);
+    EXPECT_EQ(brr.attempt, 1u);
+    // Not yet due for the plain binding: its timer is well ahead.
+    for (const auto& t : all_of<ArmTimer>(restored.value())) {
+        if (t.key.kind == TimerKind::bc_refresh_request && t.key.home_address == mn) {
+            EXPECT_GT(t.at, later.now());
+        }
+    }
+}
+
 TEST_F(CacheSnapshotTest, RestoreRebasesOntoTheNewClockMinusDowntime) {
     BindingCache bc(config(), auth);
     populate(bc);

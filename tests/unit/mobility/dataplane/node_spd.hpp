@@ -1,5 +1,5 @@
 // A node's SPD entries for tests and benchmarks, as conf::derive_plan makes
-// them: BU and BA in transport mode (with the Home Address option and the
+// them: BU, BA and BRR in transport mode (with the Home Address option and the
 // type 2 routing header, RFC 6275 sec. 6.3, 6.4), and the payload of the
 // home address and of each mobile network prefix in tunnel mode between
 // the care-of address and the home agent (RFC 4877 sec. 4, RFC 3963 sec. 5.5).
@@ -29,6 +29,9 @@ inline std::vector<conf::SpdEntry> node_spd(const net::Ipv6Address& hoa, const n
     ba.selector = conf::Selector{a, h, conf::ip_proto_mh, conf::mh_binding_acknowledgement};
     ba.mip6_header = conf::Mip6Header::type2_routing_header;
     spd.push_back(ba);
+    conf::SpdEntry brr = ba;   // the home agent's BRR on the BA's SA (RFC 6275 sec. 9.5.5)
+    brr.selector.type = conf::mh_binding_refresh_request;
+    spd.push_back(brr);
     const auto any = *net::Prefix::parse("::/0");
     const conf::Endpoint coa{true, {}};
     const conf::Endpoint ha_end{false, ha};

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <cerrno>
+#include <functional>
 #include <deque>
 #include <random>
 #include <unordered_map>
@@ -99,6 +100,8 @@ struct Loop {
     size_t injected = 0;
     std::unordered_map<binding::TimerKey, binding::TimePoint> timers;
     std::optional<uint16_t> last_bu;
+    // Called for every Binding Refresh Request, before its batch runs.
+    std::function<void(const binding::SendBindingRefreshRequest&)> on_brr;
 
     void drain() {
         while (!kernel.idle()) kernel.run();
@@ -114,6 +117,7 @@ struct Loop {
                 if (auto* t = std::get_if<binding::ArmTimer>(&a)) timers[t->key] = t->at;
                 if (auto* t = std::get_if<binding::CancelTimer>(&a)) timers.erase(t->key);
                 if (auto* s = std::get_if<binding::SendBindingUpdate>(&a)) last_bu = s->message.sequence_number;
+                if (auto* s = std::get_if<binding::SendBindingRefreshRequest>(&a); s && on_brr) on_brr(*s);
             }
             if (rng() % failure_one_in == 0) {
                 // The n-th operation of the next batch fails.
@@ -212,18 +216,45 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
     c.home_prefixes = {binding::HomeLinkPrefix{prefix("2001:db8:1::/64"), std::nullopt}};
     c.duplicate_address_detection = pick(2) == 0;
     c.max_bindings = static_cast<size_t>(pick(5));
+    c.binding_refresh_request_percent = static_cast<uint8_t>(50 + pick(50));
     binding::BindingCache bc(c, auth);
     FakeKernel kernel({"lo", "home0"});
     kernel.foreign().routes.emplace(foreign_route().id, foreign_route());
     Loop<binding::BindingCache, HomeAgentDataPlane> loop{bc, plane, kernel, rng, false};
+    // RFC 6275 sec. 9.5.5 in the kernel: when a BRR leaves, the kernel
+    // protects it with the node's signalling SA (main policy, MH type 0, ESP
+    // transport) and adds the type 2 routing header (sub policy and route2
+    // state at the care-of address of the entry's first binding, where its
+    // tunnel route and BA go too).
+    size_t brrs = 0;
+    loop.on_brr = [&](const binding::SendBindingRefreshRequest& s) {
+        ++brrs;
+        if (loop.dirty) return;
+        const KernelObjects k = installed(kernel);
+        const Selector sel{net::Prefix{net::IpAddress{s.source}, 128}, net::Prefix{net::IpAddress{s.destination}, 128},
+                           conf::ip_proto_mh, conf::mh_binding_refresh_request};
+        auto main = k.policies.find(PolicyId{sel, PolicyDirection::out, PolicyType::main});
+        ASSERT_NE(main, k.policies.end()) << "no outbound ESP policy for the BRR";
+        ASSERT_EQ(main->second.templates.size(), 1u);
+        EXPECT_EQ(main->second.templates[0].protocol, SaProtocol::esp);
+        EXPECT_EQ(main->second.templates[0].mode, SaMode::transport);
+        auto sub = k.policies.find(PolicyId{sel, PolicyDirection::out, PolicyType::sub});
+        ASSERT_NE(sub, k.policies.end()) << "no type 2 routing header for the BRR";
+        EXPECT_EQ(sub->second.templates.at(0).protocol, SaProtocol::route2);
+        auto route2 = k.sas.find(SaId{net::IpAddress{s.source}, net::IpAddress{s.destination}, SaProtocol::route2, 0});
+        ASSERT_NE(route2, k.sas.end());
+        const auto* e = bc.find(s.destination);
+        ASSERT_NE(e, nullptr);
+        EXPECT_EQ(route2->second.care_of_address, net::IpAddress{e->bindings.front().care_of_address});
+    };
     binding::TimePoint now{};
     uint16_t seq[3] = {0, 0, 0};
     *loop.injecting = false;
     // The tunnel device with its clsact qdisc and catch-all drop filter
     // (RFC 6275 sec. 10.4.5), the signalling objects of the home agent
     // address (wildcard hao state, two sub policies, the block policy) and
-    // each node's BU and BA policies.
-    ASSERT_EQ(loop.start(), 3u + 4u + 3u * 2u);
+    // each node's BU, BA and BRR policies.
+    ASSERT_EQ(loop.start(), 3u + 4u + 3u * 3u);
     *loop.injecting = true;
 
     for (int step = 0; step < 300; ++step) {
@@ -273,6 +304,7 @@ TEST_P(HomeAgentProperty, KernelHoldsExactlyTheDesiredState) {
         }
     }
     EXPECT_GT(loop.executor->stats().scoped_batches, 0u) << "no step ran scoped";
+    RecordProperty("binding_refresh_requests_sent", static_cast<int>(brrs));
     loop.restart_and_shut_down(foreign_route().id);
 }
 
