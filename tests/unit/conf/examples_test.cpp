@@ -143,6 +143,28 @@ TEST(Testbed, HomeAgentAndMobileRouterAgree) {
     EXPECT_EQ(mr->interfaces[1].binding_id, 2);
 }
 
+// Two home agent addresses are valid, but only the first is used (no
+// RFC 6275 sec. 11.7.1 fallback): check-config says so, in text and JSON,
+// naming where the second one is.
+TEST(Mobctl, CheckConfigWarnsThatOnlyTheFirstHomeAgentIsUsed) {
+    ScratchDir dir;
+    const fs::path from = fs::path(NEMOKEY_EXAMPLES_DIR) / "mobile-node";
+    fs::copy(from, dir.path(), fs::copy_options::recursive);
+    std::string text = read(dir.path() / "mn.toml");
+    const std::string one = "home-agent-addresses = [\"2001:db8:1::1\"]";
+    ASSERT_NE(text.find(one), std::string::npos);
+    text.replace(text.find(one), one.size(), "home-agent-addresses = [\"2001:db8:1::1\", \"2001:db8:1::2\"]");
+    const auto file = dir.write("mn.toml", text);
+    ToolRun r = mobctl("check-config '" + file.string() + "'");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("warning: " + file.string() + ":"));
+    EXPECT_THAT(r.err, ::testing::HasSubstr("only the first home agent address is used"));
+    ToolRun j = mobctl("check-config '" + file.string() + "' --json");
+    EXPECT_EQ(j.status, 0) << j.err;
+    EXPECT_THAT(j.out, ::testing::HasSubstr("\"warnings\""));
+    EXPECT_THAT(j.out, ::testing::HasSubstr("does not fall back"));
+}
+
 TEST(Mobctl, InvalidFileExitsOneWithFileLineColumn) {
     ScratchDir dir;
     auto file = dir.write("bad.toml", "role = \"mobile-node\"\nbinding-lifetime = 5\n");
