@@ -230,6 +230,20 @@ void BindingCache::process(const ReceivedBindingUpdate& r, TimePoint now, bool d
                 for (const auto& b : entry.bindings)
                     out.push_back(Migrate{hoa, r.destination, b.care_of_address, hoa, true});
             }
+            if (coa == hoa) {
+                // RFC 6275 sec. 10.3.2, 11.5.5: the node is back on its home
+                // link and its BA goes there, to the home address. Sent
+                // before the commit, the kernel's route2 state would still
+                // add a type 2 routing header and send it to the old
+                // care-of address; so it waits for the state to go, like an
+                // accepting BA waits for its state to be installed.
+                const BindingCacheEntry previous = entry;
+                Actions ba;
+                reply(r, hoa, BindingAckStatus::accepted, bu.sequence_number, ba);
+                erase_entry(hoa, out);
+                commit(hoa, std::get<SendBindingAcknowledgement>(std::move(ba.back())), previous, out);
+                return;
+            }
             erase_entry(hoa, out);
             commit(hoa, std::nullopt, std::nullopt, out);
             reply(r, hoa, BindingAckStatus::accepted, bu.sequence_number, out);

@@ -342,6 +342,40 @@ TEST_F(CacheTest, DeregistrationFromHome) {
     EXPECT_EQ(bc.size(), 0u);
 }
 
+// Back home the BA waits for the kernel commit that removes the binding's
+// state: sent before it, the route2 state would take it to the old
+// care-of address with a type 2 routing header (seen in the kernel VM).
+// A deregistration from a care-of address is answered at once, through
+// that state. A failed removal restores the binding and answers 130.
+TEST_F(CacheTest, DeregistrationFromHomeAnswersOnceTheStateIsGone) {
+    BindingCache bc(config(), auth);
+    send(bc, bu(1, coa1));
+    ReceivedBindingUpdate r = bu(2, hoa, 0);
+    r.home_address_option.reset();
+    auto out = bc.handle(r, clock.now());
+    EXPECT_EQ(count_of<SendBindingAcknowledgement>(out), 0u) << "the BA left before the state went";
+    const auto commit = only<CommitKernelState>(out);
+    EXPECT_EQ(bc.size(), 0u);
+    out = bc.handle(KernelOutcome{commit.operation, true}, clock.now());
+    const auto ba = only<SendBindingAcknowledgement>(out);
+    EXPECT_EQ(ba.destination, hoa);
+    EXPECT_FALSE(ba.type2_routing_header);
+    EXPECT_EQ(ba.message.status, BindingAckStatus::accepted);
+
+    send(bc, bu(3, coa1));
+    ReceivedBindingUpdate again = bu(4, hoa, 0);
+    again.home_address_option.reset();
+    out = bc.handle(again, clock.now());
+    out = bc.handle(KernelOutcome{only<CommitKernelState>(out).operation, false}, clock.now());
+    EXPECT_EQ(answer(out).status, BindingAckStatus::insufficient_resources);
+    ASSERT_NE(bc.find(hoa), nullptr) << "a failed removal lost the binding";
+    EXPECT_EQ(bc.find(hoa)->bindings.front().care_of_address, coa1);
+
+    // From a care-of address: answered at once (through the route2 state).
+    out = bc.handle(bu(5, coa1, 0), clock.now());
+    EXPECT_EQ(answer(out).status, BindingAckStatus::accepted);
+}
+
 TEST_F(CacheTest, DeregistrationFromHomeMovesKeyManagementEndpointWhenKGranted) {
     BindingCache bc(config(), auth);
     auto first = bu(1, coa1);
