@@ -9,9 +9,25 @@ namespace nemokey::mobility::dataplane {
 
 using namespace kernel;
 
+std::vector<const Policy*> policies_between(const KernelObjects& installed, const net::Ipv6Address& a,
+                                           const net::Ipv6Address& b) {
+    std::vector<const Policy*> out;
+    auto host = [](const net::Ipv6Address& x) { return Prefix{IpAddress{x}, 128}; };
+    for (const auto& [from, to] : {std::pair{host(a), host(b)}, std::pair{host(b), host(a)}}) {
+        // PolicyId orders by selector first (source, destination, ...).
+        for (auto it = installed.policies.lower_bound(PolicyId{Selector{from, to, 0, std::nullopt}, {}, {}});
+             it != installed.policies.end() && it->first.selector.source == from &&
+             it->first.selector.destination == to;
+             ++it)
+            out.push_back(&it->second);
+    }
+    return out;
+}
+
 std::vector<MigrateSas> migrations_for(const KernelObjects& installed, const net::Ipv6Address& old_coa_v6,
                                        const net::Ipv6Address& new_coa_v6, bool move_ike_sa,
-                                       bool local_is_care_of_address) {
+                                       bool local_is_care_of_address, const net::Ipv6Address& home_address,
+                                       const net::Ipv6Address& home_agent_address) {
     std::vector<MigrateSas> out;
     const IpAddress old_coa{old_coa_v6};
     const IpAddress new_coa{new_coa_v6};
@@ -54,8 +70,16 @@ std::vector<MigrateSas> migrations_for(const KernelObjects& installed, const net
         return out;
     }
     // No tunnel-mode SA to move: tell the key manager through a MIGRATE of
-    // the BU/BA transport policy that moves nothing.
-    for (const auto& [id, p] : installed.policies) {
+    // the node's BU/BA transport policy that moves nothing (another node's
+    // would move that node's IKE SA).
+    std::vector<const Policy*> candidates;
+    if (home_address != net::Ipv6Address{} && home_agent_address != net::Ipv6Address{})
+        candidates = policies_between(installed, home_address, home_agent_address);
+    else
+        for (const auto& [id, p] : installed.policies) candidates.push_back(&p);
+    for (const Policy* candidate : candidates) {
+        const PolicyId& id = candidate->id;
+        const Policy& p = *candidate;
         if (p.templates.empty() || p.templates.front().mode != SaMode::transport ||
             p.templates.front().protocol != SaProtocol::esp || id.direction != PolicyDirection::out)
             continue;
@@ -292,12 +316,18 @@ std::vector<Operation> KernelExecutor::scoped_operations(const std::vector<Step>
         if (auto p = parts_.find(hoa); p != parts_.end()) view.merge(installed_of(installed_, p->second));
     std::vector<Operation> ops;
     for (const auto& step : steps)
-        for (const auto& m : step.migrates)
-            for (auto& mig : migrations_for(view, m.old_care_of_address, m.new_care_of_address, m.move_ike_sa,
-                                            local_is_care_of_address_)) {
+        for (const auto& m : step.migrates) {
+            // A KMADDRESS without a tunnel-mode SA rides on the node's
+            // transport policy, which belongs to no part: look at it too.
+            KernelObjects seen = view;
+            for (const Policy* p : policies_between(installed_, m.home_address, m.home_agent_address))
+                seen.policies.emplace(p->id, *p);
+            for (auto& mig : migrations_for(seen, m.old_care_of_address, m.new_care_of_address, m.move_ike_sa,
+                                            local_is_care_of_address_, m.home_address, m.home_agent_address)) {
                 kernel::apply_migrate(view, mig);
                 ops.push_back(std::move(mig));
             }
+        }
     KernelObjects wanted;
     for (const auto& hoa : scope) {
         KernelObjects part = desired_parts_.of(hoa);
@@ -342,7 +372,7 @@ void KernelExecutor::run(std::vector<Step> steps) {
     for (const auto& step : steps) {
         for (const auto& m : step.migrates) {
             for (auto& mig : migrations_for(expected, m.old_care_of_address, m.new_care_of_address, m.move_ike_sa,
-                                            local_is_care_of_address_)) {
+                                            local_is_care_of_address_, m.home_address, m.home_agent_address)) {
                 kernel::apply_migrate(expected, mig);
                 ops.push_back(std::move(mig));
             }

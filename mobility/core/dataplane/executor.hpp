@@ -44,13 +44,22 @@ namespace nemokey::mobility::dataplane {
 // move_ike_sa each carries a KMADDRESS, so the key manager moves the IKE SA
 // too (draft-ebalard-mext-pfkey-enhanced-migrate); when no tunnel-mode
 // policy exists, one MIGRATE of a transport-mode ESP policy that changes no
-// address carries the KMADDRESS alone. `local` is our end of the IKE SA
+// address carries the KMADDRESS alone: the node's own, between
+// `home_address` and `home_agent_address` (a home agent holds every
+// node's; unspecified addresses: any). `local` is our end of the IKE SA
 // after the move (the new care-of address on the mobile node, the home
 // agent address on the home agent).
 std::vector<kernel::MigrateSas> migrations_for(const kernel::KernelObjects& installed,
                                                const net::Ipv6Address& old_coa,
                                                const net::Ipv6Address& new_coa, bool move_ike_sa,
-                                               bool local_is_care_of_address);
+                                               bool local_is_care_of_address,
+                                               const net::Ipv6Address& home_address = {},
+                                               const net::Ipv6Address& home_agent_address = {});
+
+// The policies between a home address and a home agent address (either
+// way), by range of the ordered map, not by scan.
+std::vector<const kernel::Policy*> policies_between(const kernel::KernelObjects& installed,
+                                                    const net::Ipv6Address& a, const net::Ipv6Address& b);
 
 struct ExecutorStats {
     uint64_t steps = 0;

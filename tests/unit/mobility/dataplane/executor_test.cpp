@@ -103,6 +103,33 @@ TEST(Migrations, WithoutTunnelPoliciesKmaddressRidesOnTheTransportPolicy) {
     EXPECT_EQ(m[0].kmaddress->local, IpAddress{a6("2001:db8:b::10")});
 }
 
+// A home agent holds every node's BA policy: the KMADDRESS rides on the
+// moving node's, found by its addresses, never on another node's (which
+// would move that node's IKE SA).
+TEST(Migrations, TheKmaddressRidesOnTheMovingNodesOwnPolicy) {
+    KernelObjects k;
+    auto ba_out = [](const char* hoa) {
+        Policy p;
+        p.id.selector = Selector{p6("2001:db8:1::1/128"), Prefix{IpAddress{a6(hoa)}, 128}, 135, 6};
+        p.id.direction = PolicyDirection::out;
+        p.priority = marks::policy_priority_min + 10;
+        PolicyTemplate t;
+        t.reqid = hoa[14] == '1' ? 0x10000 : 0x20000;
+        p.templates.push_back(t);
+        return p;
+    };
+    const Policy first = ba_out("2001:db8:1::100"), second = ba_out("2001:db8:1::200");
+    k.policies.emplace(first.id, first);
+    k.policies.emplace(second.id, second);
+    ASSERT_EQ(policies_between(k, a6("2001:db8:1::200"), a6("2001:db8:1::1")).size(), 1u);
+    const auto m = migrations_for(k, a6("2001:db8:a::20"), a6("2001:db8:b::20"), true, false,
+                                  a6("2001:db8:1::200"), a6("2001:db8:1::1"));
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].policy, second.id);
+    EXPECT_EQ(m[0].templates.at(0).reqid, 0x20000u);
+    EXPECT_EQ(m[0].kmaddress->remote, IpAddress{a6("2001:db8:b::20")});
+}
+
 TEST(Executor, AStepIsOneBatchAndEveryOperationGetsItsOutcome) {
     FakeKernel fake({"lo"});
     KernelObjects desired;
@@ -298,6 +325,50 @@ TEST(Executor, WithPartsAStepReconcilesOnlyItsHomeAddresses) {
     while (!fake.idle()) fake.run();
     EXPECT_EQ(whole_asked, 2u);
     EXPECT_EQ(exec.stats().scoped_batches, 2u);
+    EXPECT_EQ(marks::owned_only(fake.objects()), whole());
+}
+
+// Scoped, a K handover at a home agent without tunnel-mode policies still
+// carries its KMADDRESS, on the node's BA policy (part of no home
+// address's part: it needs no binding).
+TEST(Executor, WithPartsAKmaddressFindsTheNodesTransportPolicy) {
+    FakeKernel fake({"lo"});
+    const net::Ipv6Address hoa = *net::Ipv6Address::parse("2001:db8:1::100");
+    const net::Ipv6Address ha = *net::Ipv6Address::parse("2001:db8:1::1");
+    Policy ba;
+    ba.id.selector = Selector{p6("2001:db8:1::1/128"), p6("2001:db8:1::100/128"), 135, 6};
+    ba.id.direction = PolicyDirection::out;
+    ba.priority = marks::policy_priority_min + 10;
+    PolicyTemplate t;
+    t.reqid = 0x10000;
+    ba.templates.push_back(t);
+    KernelObjects global;
+    global.policies.emplace(ba.id, ba);
+    KernelObjects part;
+    const Route r0 = route_to(hoa, "2001:db8:a::1");
+    part.routes.emplace(r0.id, r0);
+    auto whole = [&] {
+        KernelObjects k = global;
+        k.merge(part);
+        return k;
+    };
+    DesiredParts by_address{[&](const net::Ipv6Address&) { return part; },
+                            [&] { return std::vector<net::Ipv6Address>{hoa}; }};
+    KernelExecutor exec(fake, whole, false, by_address);
+    exec.start([](bool, size_t) {});
+    while (!fake.idle()) fake.run();
+    part.routes.clear();
+    const Route r1 = route_to(hoa, "2001:db8:b::1");
+    part.routes.emplace(r1.id, r1);
+    std::vector<std::pair<uint64_t, bool>> outcomes;
+    exec.execute({binding::Migrate{hoa, ha, *net::Ipv6Address::parse("2001:db8:a::1"),
+                                   *net::Ipv6Address::parse("2001:db8:b::1"), true, 0},
+                  binding::CommitKernelState{1, hoa}},
+                 [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); });
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(outcomes, (std::vector<std::pair<uint64_t, bool>>{{1, true}}));
+    EXPECT_EQ(exec.stats().scoped_batches, 1u);
+    EXPECT_EQ(exec.stats().operations, 2u + 2u) << "start: policy and route; step: the MIGRATE and the route";
     EXPECT_EQ(marks::owned_only(fake.objects()), whole());
 }
 
