@@ -92,9 +92,11 @@ mobctl_at() { local name=$1; shift; "$NK_BUILD/mobility/mobctl/mobctl" --socket 
 
 # kernel_state NS: every object of the namespace that a daemon may change,
 # one line each, sorted (to compare before and after). Lifetimes that count
-# down (an address's valid/preferred lifetime, a route's expiry) are cut
-# from their lines, not the lines dropped: `ip -o addr` prints every address
-# with its lifetimes, so dropping those lines would compare no address.
+# down (an address's valid/preferred lifetime, a route's expiry) and an
+# SA's replay counters (they move with every packet, a refresh BU during a
+# restart included) are cut from their lines, not the lines dropped: `ip -o
+# addr` prints every address with its lifetimes, so dropping those lines
+# would compare no address.
 kernel_state() {
   local ns=$1
   { ip -n "$ns" -o link show | sed 's/^[0-9]*: //; s/ link\/.*//' ; ip -n "$ns" -o addr show ; ip -n "$ns" -o xfrm state ;
@@ -103,7 +105,8 @@ kernel_state() {
     for dev in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
       tc -n "$ns" filter show dev "$dev" ingress | sed "s/^/tc $dev ingress /"
     done ; } 2>&1 |
-    sed -e 's/ *valid_lft [^ ]* preferred_lft [^ ]*//' -e 's/ expires [0-9]*sec//' |
+    sed -e 's/ *valid_lft [^ ]* preferred_lft [^ ]*//' -e 's/ expires [0-9]*sec//' \
+        -e 's/anti-replay context: [^\\]*//' |
     grep -v 'cache\|fe80::' | sort
 }
 
