@@ -93,7 +93,7 @@ mobctl_at() { local name=$1; shift; "$NK_BUILD/mobility/mobctl/mobctl" --socket 
 # kernel_state NS: every object of the namespace that a daemon may change,
 # one line each, sorted (to compare before and after). Lifetimes that count
 # down (an address's valid/preferred lifetime, a route's expiry) and an
-# SA's replay counters (they move with every packet, a refresh BU during a
+# SA's replay counters and last use (they move with every packet, a refresh BU during a
 # restart included) are cut from their lines, not the lines dropped: `ip -o
 # addr` prints every address with its lifetimes, so dropping those lines
 # would compare no address.
@@ -106,7 +106,7 @@ kernel_state() {
       tc -n "$ns" filter show dev "$dev" ingress | sed "s/^/tc $dev ingress /"
     done ; } 2>&1 |
     sed -e 's/ *valid_lft [^ ]* preferred_lft [^ ]*//' -e 's/ expires [0-9]*sec//' \
-        -e 's/anti-replay context: [^\\]*//' |
+        -e 's/anti-replay context: [^\\]*//' -e 's/lastused [0-9-]* [0-9:]*//' |
     grep -v 'cache\|fe80::' | sort
 }
 
