@@ -34,16 +34,20 @@ Policy tunnel_out(const char* coa, uint32_t reqid) {
     return p;
 }
 
-Policy bu_out() {
+// An outbound transport-mode ESP policy for one MH type between two hosts
+// (the mobile node's BU, the home agent's BA).
+Policy signalling_out(const char* from, const char* to, uint8_t mh_type, uint32_t reqid) {
     Policy p;
-    p.id.selector = Selector{p6("2001:db8:1::100/128"), p6("2001:db8:1::1/128"), 135, 5};
+    p.id.selector = Selector{Prefix{IpAddress{a6(from)}, 128}, Prefix{IpAddress{a6(to)}, 128}, 135, mh_type};
     p.id.direction = PolicyDirection::out;
     p.priority = marks::policy_priority_min + 10;
     PolicyTemplate t;
-    t.reqid = 0x10000;
+    t.reqid = reqid;
     p.templates.push_back(t);
     return p;
 }
+
+Policy bu_out() { return signalling_out("2001:db8:1::100", "2001:db8:1::1", 5, 0x10000); }
 
 TEST(Migrations, TunnelTemplatesMoveAndCarryKmaddressOnlyWithK) {
     KernelObjects k;
@@ -108,17 +112,8 @@ TEST(Migrations, WithoutTunnelPoliciesKmaddressRidesOnTheTransportPolicy) {
 // would move that node's IKE SA).
 TEST(Migrations, TheKmaddressRidesOnTheMovingNodesOwnPolicy) {
     KernelObjects k;
-    auto ba_out = [](const char* hoa) {
-        Policy p;
-        p.id.selector = Selector{p6("2001:db8:1::1/128"), Prefix{IpAddress{a6(hoa)}, 128}, 135, 6};
-        p.id.direction = PolicyDirection::out;
-        p.priority = marks::policy_priority_min + 10;
-        PolicyTemplate t;
-        t.reqid = hoa[14] == '1' ? 0x10000 : 0x20000;
-        p.templates.push_back(t);
-        return p;
-    };
-    const Policy first = ba_out("2001:db8:1::100"), second = ba_out("2001:db8:1::200");
+    const Policy first = signalling_out("2001:db8:1::1", "2001:db8:1::100", 6, 0x10000);
+    const Policy second = signalling_out("2001:db8:1::1", "2001:db8:1::200", 6, 0x20000);
     k.policies.emplace(first.id, first);
     k.policies.emplace(second.id, second);
     ASSERT_EQ(policies_between(k, a6("2001:db8:1::200"), a6("2001:db8:1::1")).size(), 1u);
@@ -255,7 +250,7 @@ Route route_to(const net::Ipv6Address& hoa, const char* coa) {
     Route r;
     r.id = RouteId{254, Prefix{IpAddress{hoa}, 128}, 1024};
     r.device = "lo";
-    r.encap_destination = IpAddress{*net::Ipv6Address::parse(coa)};
+    r.encap_destination = IpAddress{a6(coa)};
     r.protocol = marks::protocol;
     return r;
 }
@@ -266,8 +261,8 @@ Route route_to(const net::Ipv6Address& hoa, const char* coa) {
 TEST(Executor, WithPartsAStepReconcilesOnlyItsHomeAddresses) {
     FakeKernel fake({"lo"});
     std::map<net::Ipv6Address, KernelObjects> parts;
-    const net::Ipv6Address one = *net::Ipv6Address::parse("2001:db8:1::100");
-    const net::Ipv6Address two = *net::Ipv6Address::parse("2001:db8:1::200");
+    const net::Ipv6Address one = a6("2001:db8:1::100");
+    const net::Ipv6Address two = a6("2001:db8:1::200");
     auto set = [&](const net::Ipv6Address& hoa, const char* coa) {
         parts[hoa] = KernelObjects{};
         const Route r = route_to(hoa, coa);
@@ -333,15 +328,9 @@ TEST(Executor, WithPartsAStepReconcilesOnlyItsHomeAddresses) {
 // address's part: it needs no binding).
 TEST(Executor, WithPartsAKmaddressFindsTheNodesTransportPolicy) {
     FakeKernel fake({"lo"});
-    const net::Ipv6Address hoa = *net::Ipv6Address::parse("2001:db8:1::100");
-    const net::Ipv6Address ha = *net::Ipv6Address::parse("2001:db8:1::1");
-    Policy ba;
-    ba.id.selector = Selector{p6("2001:db8:1::1/128"), p6("2001:db8:1::100/128"), 135, 6};
-    ba.id.direction = PolicyDirection::out;
-    ba.priority = marks::policy_priority_min + 10;
-    PolicyTemplate t;
-    t.reqid = 0x10000;
-    ba.templates.push_back(t);
+    const net::Ipv6Address hoa = a6("2001:db8:1::100");
+    const net::Ipv6Address ha = a6("2001:db8:1::1");
+    const Policy ba = signalling_out("2001:db8:1::1", "2001:db8:1::100", 6, 0x10000);
     KernelObjects global;
     global.policies.emplace(ba.id, ba);
     KernelObjects part;
@@ -361,8 +350,7 @@ TEST(Executor, WithPartsAKmaddressFindsTheNodesTransportPolicy) {
     const Route r1 = route_to(hoa, "2001:db8:b::1");
     part.routes.emplace(r1.id, r1);
     std::vector<std::pair<uint64_t, bool>> outcomes;
-    exec.execute({binding::Migrate{hoa, ha, *net::Ipv6Address::parse("2001:db8:a::1"),
-                                   *net::Ipv6Address::parse("2001:db8:b::1"), true, 0},
+    exec.execute({binding::Migrate{hoa, ha, a6("2001:db8:a::1"), a6("2001:db8:b::1"), true, 0},
                   binding::CommitKernelState{1, hoa}},
                  [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); });
     while (!fake.idle()) fake.run();
@@ -376,7 +364,7 @@ TEST(Executor, WithPartsAKmaddressFindsTheNodesTransportPolicy) {
 // against the kernel as re-read.
 TEST(Executor, WithPartsAFailureMakesTheNextStepWhole) {
     FakeKernel fake({"lo"});
-    const net::Ipv6Address one = *net::Ipv6Address::parse("2001:db8:1::100");
+    const net::Ipv6Address one = a6("2001:db8:1::100");
     KernelObjects part;
     auto whole = [&] { return part; };
     DesiredParts by_address{[&](const net::Ipv6Address&) { return part; },
