@@ -138,16 +138,9 @@ void HomeAgent::start(std::function<void(bool)> done) {
     }
     // A step reconciles only the home addresses it changes (one entry's
     // part), so its cost does not grow with the binding cache.
-    dataplane::DesiredParts parts{
-        [this](const net::Ipv6Address& hoa) { return dataplane::desired_state_of(cache_, hoa, plane_); },
-        [this] {
-            std::vector<net::Ipv6Address> out;
-            out.reserve(cache_.size());
-            for (const auto& [hoa, entry] : cache_.entries()) out.push_back(hoa);
-            return out;
-        }};
     executor_ = std::make_unique<dataplane::KernelExecutor>(
-        rt_.kernel, [this] { return dataplane::desired_state(cache_, plane_); }, false, std::move(parts));
+        rt_.kernel, [this] { return dataplane::desired_state(cache_, plane_); }, false,
+        dataplane::home_agent_parts(cache_, plane_));
     const auto snapshot_file = rt_.state_dir / "binding-cache.json";
     binding::Actions restored;
     if (adapters::file_exists(snapshot_file)) {

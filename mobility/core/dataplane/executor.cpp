@@ -161,6 +161,16 @@ void record_success(KernelObjects& k, const Operation& op) {
 
 }  // namespace
 
+DesiredParts home_agent_parts(const binding::BindingCache& cache, const HomeAgentDataPlane& plane) {
+    return DesiredParts{[&cache, &plane](const net::Ipv6Address& hoa) { return desired_state_of(cache, hoa, plane); },
+                        [&cache] {
+                            std::vector<net::Ipv6Address> out;
+                            out.reserve(cache.size());
+                            for (const auto& [hoa, entry] : cache.entries()) out.push_back(hoa);
+                            return out;
+                        }};
+}
+
 KernelExecutor::KernelExecutor(Kernel& kernel, DesiredState desired, bool local_is_care_of_address,
                                DesiredParts parts)
     : kernel_(kernel), desired_(std::move(desired)), local_is_care_of_address_(local_is_care_of_address),

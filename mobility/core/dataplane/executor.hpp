@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "mobility/core/binding/actions.hpp"
+#include "mobility/core/dataplane/desired_state.hpp"
 #include "mobility/kernel/kernel.hpp"
 
 namespace nemokey::mobility::dataplane {
@@ -83,6 +84,10 @@ struct DesiredParts {
     std::function<kernel::KernelObjects(const net::Ipv6Address&)> of;
     std::function<std::vector<net::Ipv6Address>()> home_addresses;
 };
+
+// A home agent's parts: one per binding cache entry (desired_state_of).
+// `cache` and `plane` must outlive the executor that holds them.
+DesiredParts home_agent_parts(const binding::BindingCache& cache, const HomeAgentDataPlane& plane);
 
 class KernelExecutor {
 public:

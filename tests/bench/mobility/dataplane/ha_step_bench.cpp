@@ -59,12 +59,7 @@ struct HomeAgent {
     HomeAgent(uint32_t nodes, bool scoped)
         : cache(cache_config(), auth),
           exec(kernel, [this] { return desired_state(cache, plane); }, false,
-               scoped ? DesiredParts{[this](const net::Ipv6Address& hoa) { return desired_state_of(cache, hoa, plane); },
-                                     [this] {
-                                         std::vector<net::Ipv6Address> out;
-                                         for (const auto& [hoa, e] : cache.entries()) out.push_back(hoa);
-                                         return out;
-                                     }}
+               scoped ? home_agent_parts(cache, plane)
                       : DesiredParts{}) {
         plane.home_link_interface = "home0";
         plane.home_agent_addresses = {ha};

@@ -79,12 +79,7 @@ struct Loop {
     std::unique_ptr<KernelExecutor> make() {
         DesiredParts parts;
         if constexpr (std::is_same_v<Core, binding::BindingCache>)
-            parts = DesiredParts{[this](const net::Ipv6Address& hoa) { return desired_state_of(core, hoa, plane); },
-                                 [this] {
-                                     std::vector<net::Ipv6Address> out;
-                                     for (const auto& [hoa, e] : core.entries()) out.push_back(hoa);
-                                     return out;
-                                 }};
+            parts = home_agent_parts(core, plane);
         return std::make_unique<KernelExecutor>(kernel, [this] { return desired_state(core, plane); }, mobile,
                                                 std::move(parts));
     }
