@@ -510,33 +510,40 @@ struct NetlinkKernel::Impl : std::enable_shared_from_this<Impl> {
         return p;
     }
 
-    // Operations without FlushOwned: the XFRM ones in one datagram, the
-    // rtnetlink ones in as few as the devices they name allow.
+    // Operations without FlushOwned, in their order (the contract,
+    // kernel.hpp): each run of XFRM ones in one datagram, each run of
+    // rtnetlink ones in as few as the devices they name allow. The order
+    // matters: a route must not reach its traffic before the policy that
+    // protects it, nor outlive it (reconcile.cpp), and a route that moves
+    // a binding goes ahead of the rest (executor.cpp).
     awaitable<void> run_segment(const std::vector<OperationRequest>& ops, const std::vector<size_t>& indexes,
                                 std::vector<OperationResult>& results) {
-        std::vector<Plan> xfrm_plans;
-        std::vector<size_t> rtnl_ops;
-        for (size_t i : indexes) {
-            if (is_xfrm(ops[i].operation))
-                xfrm_plans.push_back(plan_xfrm(i, ops[i].operation));
-            else
-                rtnl_ops.push_back(i);
-        }
-        if (!xfrm_plans.empty()) co_await send_plans(xfrm_requests.get(), xfrm_plans, results);
-        size_t k = 0;
-        while (k < rtnl_ops.size()) {
-            co_await refresh_links();
-            std::set<std::string> changed;
-            std::vector<Plan> phase;
-            for (; k < rtnl_ops.size(); ++k) {
-                const Operation& op = ops[rtnl_ops[k]].operation;
-                bool names_changed = false;
-                for (const auto& n : interfaces_named(op)) names_changed = names_changed || changed.contains(n);
-                if (names_changed) break;  // its index is known only after this datagram
-                phase.push_back(plan_rtnl(rtnl_ops[k], op));
-                if (auto d = device_changed(op)) changed.insert(*d);
+        size_t r = 0;
+        while (r < indexes.size()) {
+            const bool xfrm = is_xfrm(ops[indexes[r]].operation);
+            std::vector<size_t> run;
+            for (; r < indexes.size() && is_xfrm(ops[indexes[r]].operation) == xfrm; ++r) run.push_back(indexes[r]);
+            if (xfrm) {
+                std::vector<Plan> plans;
+                for (size_t i : run) plans.push_back(plan_xfrm(i, ops[i].operation));
+                co_await send_plans(xfrm_requests.get(), plans, results);
+                continue;
             }
-            co_await send_plans(rtnl_requests.get(), phase, results);
+            size_t k = 0;
+            while (k < run.size()) {
+                co_await refresh_links();
+                std::set<std::string> changed;
+                std::vector<Plan> phase;
+                for (; k < run.size(); ++k) {
+                    const Operation& op = ops[run[k]].operation;
+                    bool names_changed = false;
+                    for (const auto& n : interfaces_named(op)) names_changed = names_changed || changed.contains(n);
+                    if (names_changed) break;  // its index is known only after this datagram
+                    phase.push_back(plan_rtnl(run[k], op));
+                    if (auto d = device_changed(op)) changed.insert(*d);
+                }
+                co_await send_plans(rtnl_requests.get(), phase, results);
+            }
         }
     }
 

@@ -89,6 +89,26 @@ private:
     std::string error_;
 };
 
+// Beyond the shared cases: how the netlink backend keeps a batch's order
+// (kernel.hpp: "in order"). Each run of one family is one datagram, so a
+// route, a policy and the route's removal are three, in that order; the
+// backend used to send every XFRM operation of a batch first, which let a
+// policy go before the route that carried its traffic.
+class NetlinkBatches : public KernelContract {};
+
+TEST_F(NetlinkBatches, ABatchGoesInItsOrderOneDatagramPerRunOfAFamily) {
+    const Route r = route("2001:db8:77::/64", link());
+    const Policy p = mh_transport_policy("2001:db8:1::100", "2001:db8:1::1", 5, 0x1000e);
+    const uint64_t before = kernel().round_trips();
+    for (const auto& res : run({InstallRoute{r, InstallMode::create}, InstallPolicy{p, InstallMode::create},
+                                RemoveRoute{r.id, false}}))
+        EXPECT_TRUE(res.ok()) << res.detail;
+    EXPECT_EQ(kernel().round_trips() - before, 3u);
+    const KernelObjects after = dump();
+    EXPECT_FALSE(after.routes.contains(r.id));
+    EXPECT_TRUE(after.policies.contains(p.id));
+}
+
 }  // namespace
 
 std::unique_ptr<ContractBackend> make_contract_backend() {
