@@ -200,6 +200,27 @@ KernelObjects installed_of(const KernelObjects& installed, const KernelObjects& 
 using FilterKey = std::pair<std::optional<Prefix>, std::optional<IpAddress>>;
 FilterKey key_of(const TunnelFilter& f) { return {f.inner_source, f.outer_source}; }
 
+// A route that only points its encapsulation somewhere else (same device,
+// gateway and source as the installed one) moves a binding to its new
+// care-of address (RFC 6275 sec. 10.4.1, RFC 3963 sec. 6): it goes first,
+// ahead of the MIGRATEs and the states, because every packet that waits
+// for it is a packet of the handover's disruption. It opens no plaintext
+// window: the traffic it carries is the traffic it carried before, and
+// the selectors of the policies that protect it never name a care-of
+// address (desired_state.cpp: only templates do), so they hold already;
+// an ESP tunnel-mode SA still on the old care-of address sends to the old
+// one until its MIGRATE, a moment later. Nothing it needs comes in the
+// batch: its device and its source are those of the installed route.
+bool switches_a_route(const Operation& op, const KernelObjects& installed) {
+    const auto* r = std::get_if<InstallRoute>(&op);
+    if (!r) return false;
+    auto it = installed.routes.find(r->route.id);
+    if (it == installed.routes.end()) return false;
+    const Route& was = it->second;
+    return was.device == r->route.device && was.gateway == r->route.gateway &&
+           was.preferred_source == r->route.preferred_source && was.encap_destination && r->route.encap_destination;
+}
+
 }  // namespace
 
 std::map<net::Ipv6Address, KernelObjects> KernelExecutor::split(const KernelObjects& desired) const {
@@ -425,6 +446,7 @@ void KernelExecutor::submit(std::vector<Operation> ops, std::vector<Step> steps,
         pump();
         return;
     }
+    std::stable_partition(ops.begin(), ops.end(), [&](const Operation& op) { return switches_a_route(op, installed_); });
     in_flight_ = true;
     ++stats_.batches;
     if (scoped) ++stats_.scoped_batches;

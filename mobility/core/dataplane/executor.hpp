@@ -3,7 +3,9 @@
 // interface): the Migrate and CommitKernelState actions of one step of a
 // state machine become ONE submit (MIGRATEs first, then the reconcile of
 // the desired state with what we installed), and every operation id of the
-// step gets its KernelOutcome through `outcome`.
+// step gets its KernelOutcome through `outcome`. Only a route that moves a
+// binding to its new care-of address goes ahead of the MIGRATEs (the
+// handover's downstream waits for it; executor.cpp says why that is safe).
 //
 // It keeps a record of what it installed, so a step costs one kernel round
 // trip and no dump; after a failed batch it re-reads the kernel (one dump)

@@ -389,3 +389,89 @@ TEST(Executor, WithPartsAFailureMakesTheNextStepWhole) {
 
 }  // namespace
 }  // namespace nemokey::mobility::dataplane
+
+namespace nemokey::mobility::dataplane {
+namespace {
+
+using namespace kernel;
+
+// Forwards to a FakeKernel and keeps every batch as it was submitted.
+class RecordingKernel final : public Kernel {
+public:
+    explicit RecordingKernel(FakeKernel& k) : k_(k) {}
+    Features features() const override { return k_.features(); }
+    void submit(std::vector<OperationRequest> ops, BatchMode mode, Completion done) override {
+        std::vector<Operation> batch;
+        for (const auto& r : ops) batch.push_back(r.operation);
+        batches.push_back(std::move(batch));
+        k_.submit(std::move(ops), mode, std::move(done));
+    }
+    void dump_owned(DumpCompletion done) override { k_.dump_owned(std::move(done)); }
+    void set_listener(KernelListener* l) override { k_.set_listener(l); }
+    uint64_t round_trips() const override { return k_.round_trips(); }
+    std::vector<std::vector<Operation>> batches;
+
+private:
+    FakeKernel& k_;
+};
+
+// A handover's route to the new care-of address goes ahead of the MIGRATE
+// and the states (the downstream waits for it); a route the move brings
+// (a new mobile network prefix) waits for the policies, as at a first
+// registration, and so does a route that changes its device.
+TEST(Executor, TheRouteThatMovesABindingGoesFirst) {
+    FakeKernel fake({"lo", "tnl0"});
+    RecordingKernel kernel(fake);
+    const net::Ipv6Address hoa = a6("2001:db8:1::100");
+    KernelObjects desired;
+    auto put = [&](const Route& r) { desired.routes.insert_or_assign(r.id, r); };
+    const Policy before = tunnel_out("2001:db8:a::10", 0x10001);
+    desired.policies.emplace(before.id, before);
+    put(route_to(hoa, "2001:db8:a::10"));
+    Route other = route_to(a6("2001:db8:1::200"), "2001:db8:a::20");
+    put(other);
+    KernelExecutor exec(kernel, [&] { return desired; }, true);
+    bool started = false;
+    exec.start([&](bool ok, size_t) { started = ok; });
+    while (!fake.idle()) fake.run();
+    ASSERT_TRUE(started);
+
+    desired.policies.clear();
+    const Policy after = tunnel_out("2001:db8:b::10", 0x10001);
+    desired.policies.emplace(after.id, after);
+    const Route moved = route_to(hoa, "2001:db8:b::10");
+    put(moved);
+    Route prefix = route_to(hoa, "2001:db8:b::10");
+    prefix.id.destination = p6("2001:db8:100::/48");
+    put(prefix);
+    other.device = "tnl0";
+    put(other);
+    std::vector<std::pair<uint64_t, bool>> outcomes;
+    exec.execute({binding::Migrate{hoa, a6("2001:db8:1::1"), a6("2001:db8:a::10"), a6("2001:db8:b::10"), false, 1},
+                  binding::CommitKernelState{2, hoa}},
+                 [&](uint64_t op, bool ok) { outcomes.emplace_back(op, ok); });
+    while (!fake.idle()) fake.run();
+    EXPECT_EQ(outcomes, (std::vector<std::pair<uint64_t, bool>>{{1, true}, {2, true}}));
+    EXPECT_EQ(marks::owned_only(fake.objects()), desired);
+    ASSERT_EQ(kernel.batches.size(), 2u);
+    const auto& batch = kernel.batches.back();
+    auto position = [&](auto match) {
+        for (size_t i = 0; i < batch.size(); ++i)
+            if (match(batch[i])) return i;
+        ADD_FAILURE() << "not in the batch";
+        return batch.size();
+    };
+    auto route_install = [](const Route& r) {
+        return [r](const Operation& op) {
+            const auto* i = std::get_if<InstallRoute>(&op);
+            return i && i->route == r;
+        };
+    };
+    const size_t migrate = position([](const Operation& op) { return std::holds_alternative<MigrateSas>(op); });
+    EXPECT_EQ(position(route_install(moved)), 0u) << "the switch is the first operation";
+    EXPECT_GT(position(route_install(prefix)), migrate) << "a new route waits for its policy";
+    EXPECT_GT(position(route_install(other)), migrate) << "a route to another device is no switch";
+}
+
+}  // namespace
+}  // namespace nemokey::mobility::dataplane
