@@ -315,8 +315,8 @@ void HomeAgent::run(binding::Actions actions) {
         } else if (const auto* u = std::get_if<binding::UpdateBinding>(&a)) {
             log_info("MOB_BINDING_MOVE", u->home_address.to_string() + " " + u->old_care_of_address.to_string() +
                                              " -> " + u->care_of_address.to_string());
-            moves_[u->home_address] =
-                Move{u->old_care_of_address.to_string(), u->care_of_address.to_string(), bu_received_};
+            moves_[u->home_address] = Move{u->old_care_of_address.to_string(), u->care_of_address.to_string(),
+                                           bu_received_, std::nullopt, std::nullopt};
         } else if (const auto* x = std::get_if<binding::RemoveBinding>(&a)) {
             log_info("MOB_BINDING_REMOVE", x->home_address.to_string() + " via " + x->care_of_address.to_string());
         } else if (const auto* dad = std::get_if<binding::PerformDuplicateAddressDetection>(&a)) {
@@ -324,11 +324,15 @@ void HomeAgent::run(binding::Actions actions) {
         }
     }
     if (!kernel_work) return;
+    for (auto& [hoa, m] : moves_)
+        if (!m.submitted) m.submitted = std::chrono::steady_clock::now();
     executor_->execute(actions, [this](uint64_t operation, bool ok) {
         if (!ok) {
             rt_.count("kernel.commit-failed");
             log_warning("MOB_KERNEL_FAILED", "the kernel refused: " + executor_->stats().last_failure);
         }
+        for (auto& [hoa, m] : moves_)
+            if (m.submitted && !m.committed) m.committed = std::chrono::steady_clock::now();
         run(cache_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
         snapshot_soon();
     });
@@ -377,15 +381,21 @@ void HomeAgent::send(const binding::SendBindingAcknowledgement& s) {
     if (s.type2_routing_header)
         if (auto m = moves_.find(*s.type2_routing_header); m != moves_.end()) {
             // The kernel switched the binding's route before this BA: the
-            // time from the BU's arrival is the home agent's share of the
-            // handover's disruption.
-            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::steady_clock::now() - m->second.bu_received)
-                                .count();
-            char ms[32];
-            std::snprintf(ms, sizeof ms, "%.1f", static_cast<double>(us) / 1000.0);
+            // times from the BU's arrival are the home agent's share of the
+            // handover's disruption (the route goes first in the batch,
+            // executor.cpp).
+            auto since_bu = [&](std::optional<std::chrono::steady_clock::time_point> t) {
+                if (!t) return std::string("-");
+                const auto us =
+                    std::chrono::duration_cast<std::chrono::microseconds>(*t - m->second.bu_received).count();
+                char ms[32];
+                std::snprintf(ms, sizeof ms, "%.1f", static_cast<double>(us) / 1000.0);
+                return std::string(ms);
+            };
             log_info("MOB_HA_HANDOVER", m->first.to_string() + " " + m->second.from + " -> " + m->second.to +
-                                            " ba-sent-ms " + ms + " status " +
+                                            " kernel-submitted-ms " + since_bu(m->second.submitted) +
+                                            " kernel-done-ms " + since_bu(m->second.committed) + " ba-sent-ms " +
+                                            since_bu(std::chrono::steady_clock::now()) + " status " +
                                             std::to_string(static_cast<int>(s.message.status)));
             moves_.erase(m);
         }

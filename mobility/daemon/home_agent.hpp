@@ -62,10 +62,12 @@ private:
     std::map<net::Ipv6Address, std::string> ike_identities_;
     // A binding moving to a new care-of address, from its BU's arrival to
     // its BA: the home agent's part of a handover, logged as one line
-    // (MOB_HA_HANDOVER) for the disruption benchmark.
+    // (MOB_HA_HANDOVER) for the disruption benchmark: when its kernel batch
+    // was submitted and done, and (at the line) when the BA left.
     struct Move {
         std::string from, to;
         std::chrono::steady_clock::time_point bu_received;
+        std::optional<std::chrono::steady_clock::time_point> submitted, committed;
     };
     std::map<net::Ipv6Address, Move> moves_;
     std::chrono::steady_clock::time_point bu_received_;

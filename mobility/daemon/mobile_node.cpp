@@ -254,6 +254,11 @@ void MobileNode::send(const binding::SendBindingUpdate& s) {
     // packet from the care-of address with a Home Address option (RFC
     // 6275 sec. 6.3, 11.7.1); from home it leaves as it is.
     const net::Ipv6Address from = s.home_address_option.value_or(s.source);
+    if (handover_ && !handover_->bu_sent && !first_packet_watch_) watch_first_packet();
+    // "BU sent" is when the kernel gets it: on a namespace topology the
+    // sendmsg may return only after the softirq has carried the packet and
+    // others far on, later than the answer it causes.
+    const auto handed_over = monotonic_now();
     std::string error;
     if (!rt_.socket.send(from, s.destination, *bytes, &error)) {
         rt_.count("send.binding-update-failed");
@@ -261,7 +266,7 @@ void MobileNode::send(const binding::SendBindingUpdate& s) {
         return;
     }
     rt_.count("sent.binding-update");
-    if (handover_ && !handover_->bu_sent) handover_->bu_sent = monotonic_now();
+    if (handover_ && !handover_->bu_sent) handover_->bu_sent = handed_over;
     log(LogLevel::debug, "MOB_BU_SENT", "seq " + std::to_string(s.message.sequence_number) + " lifetime " +
                                             std::to_string(s.message.lifetime));
 }
@@ -282,13 +287,19 @@ void MobileNode::report(const binding::Report& r) {
 void MobileNode::start_handover(const movement::MovementDecision& d) {
     if (handover_) finish_handover();
     handover_ = Handover{++handovers_, d.previous_care_of_address, *d.care_of_address, movement::to_string(d.reason),
-                         d.observed_at, d.decided_at, {}, {}, {}, {}, false};
-    // The first packet through the tunnel at the new care-of address (the
-    // home agent sends there once it accepted the BU).
-    if (d.interface.empty()) return;
+                         d.observed_at, d.decided_at, {}, {}, {}, {}, false, d.interface};
+}
+
+// The first packet through the tunnel at the new care-of address (the home
+// agent sends there once it accepted the BU). The watch opens just before
+// the handover's first BU, not at the movement: its socket calls would
+// otherwise delay the MIGRATE, and no tunnelled packet reaches the new
+// care-of address before the home agent has that BU.
+void MobileNode::watch_first_packet() {
+    if (!handover_ || handover_->interface.empty()) return;
     std::string error;
     first_packet_watch_ = adapters::FirstPacketWatch::open(
-        rt_.io, d.interface, *d.care_of_address,
+        rt_.io, handover_->interface, handover_->to,
         [this, number = handover_->number](adapters::FirstPacketWatch::Clock::time_point at) {
             if (!handover_ || handover_->number != number || handover_->first_packet) return;
             handover_->first_packet = std::chrono::time_point_cast<binding::Duration>(at);

@@ -67,8 +67,10 @@ private:
         std::optional<binding::TimePoint> ba_received;
         std::optional<binding::TimePoint> first_packet;   // tunnelled, at the new care-of address
         bool registered = false;
+        std::string interface;   // of the new care-of address
     };
     void start_handover(const movement::MovementDecision& d);
+    void watch_first_packet();
     void handover_registered();
     void finish_handover();
     static constexpr std::chrono::milliseconds first_packet_wait{1000};

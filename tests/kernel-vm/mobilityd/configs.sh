@@ -69,15 +69,16 @@ EOC
 }
 
 # mobilityd_start NS NAME CONFIG [OPTION...]: starts mobilityd in NS in the
-# background (log in $NK_OUT/NAME.log, socket /run/nemokey/NAME.sock; the
+# background (log NAME.log and state directory state-NAME in
+# MOBILITYD_RUN_DIR, default $NK_OUT; socket /run/nemokey/NAME.sock; the
 # OPTIONs go to mobilityd) and waits until its control socket answers
 # (status-get), at most MOBILITYD_START_WAIT seconds (default 20).
 mobilityd_start() {
-  local ns=$1 name=$2 config=$3 i
+  local ns=$1 name=$2 config=$3 i dir=${MOBILITYD_RUN_DIR:-$NK_OUT}
   shift 3
   ip netns exec "$ns" "$NK_BUILD/mobility/daemon/mobilityd" --config "$config" \
-    --socket "/run/nemokey/$name.sock" --state-dir "$NK_OUT/state-$name" --debug "$@" \
-    >>"$NK_OUT/$name.log" 2>&1 &
+    --socket "/run/nemokey/$name.sock" --state-dir "$dir/state-$name" --debug "$@" \
+    >>"$dir/$name.log" 2>&1 &
   eval "PID_$name=$!"
   for i in $(seq 1 $(( ${MOBILITYD_START_WAIT:-20} * 10 ))); do
     "$NK_BUILD/mobility/mobctl/mobctl" --socket "/run/nemokey/$name.sock" status >/dev/null 2>&1 && return 0
