@@ -117,6 +117,8 @@ one_handover() {
   read -r gap after lost < <(awk -v d="${detected:-0}" '$1=="gap" && $2 >= d && $2 <= d + 1000 && $3 > best {best = $3; at = $2; l = $4}
     END {if (best) print best, at, l}' "$RUN/stream.txt")
   lost_all=$(awk '$1=="lost"{print $2}' "$RUN/stream.txt")
+  # No gap over 2 ms after the detection: seamless, disruption 0.
+  [[ -n $gap || -z $detected ]] || { gap=0; after=$detected; lost=0; }
   [[ -n $gap && -n $after && -n $detected && -n $rtt && -n $ha_ms ]] || UNMEASURED=$((UNMEASURED + 1))
   # detection: from the old path's last packet (gap start) to the daemon's detection.
   detect=$(awk -v a="$after" -v g="$gap" -v d="$detected" 'BEGIN{x = d - (a - g); if (x < 0) x = 0; printf "%.1f", x}')
