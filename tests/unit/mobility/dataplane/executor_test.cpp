@@ -387,14 +387,6 @@ TEST(Executor, WithPartsAFailureMakesTheNextStepWhole) {
     EXPECT_EQ(marks::owned_only(fake.objects()), part);
 }
 
-}  // namespace
-}  // namespace nemokey::mobility::dataplane
-
-namespace nemokey::mobility::dataplane {
-namespace {
-
-using namespace kernel;
-
 // Forwards to a FakeKernel and keeps every batch as it was submitted.
 class RecordingKernel final : public Kernel {
 public:
