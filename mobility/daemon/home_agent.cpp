@@ -324,15 +324,22 @@ void HomeAgent::run(binding::Actions actions) {
         }
     }
     if (!kernel_work) return;
+    // The moves this step's batch carries: only its completion times them
+    // (a batch already in flight completes first, for other moves).
+    std::vector<net::Ipv6Address> timed;
     for (auto& [hoa, m] : moves_)
-        if (!m.submitted) m.submitted = std::chrono::steady_clock::now();
-    executor_->execute(actions, [this](uint64_t operation, bool ok) {
+        if (!m.submitted) {
+            m.submitted = std::chrono::steady_clock::now();
+            timed.push_back(hoa);
+        }
+    executor_->execute(actions, [this, timed](uint64_t operation, bool ok) {
         if (!ok) {
             rt_.count("kernel.commit-failed");
             log_warning("MOB_KERNEL_FAILED", "the kernel refused: " + executor_->stats().last_failure);
         }
-        for (auto& [hoa, m] : moves_)
-            if (m.submitted && !m.committed) m.committed = std::chrono::steady_clock::now();
+        for (const auto& hoa : timed)
+            if (auto m = moves_.find(hoa); m != moves_.end() && !m->second.committed)
+                m->second.committed = std::chrono::steady_clock::now();
         run(cache_.handle(binding::KernelOutcome{operation, ok}, monotonic_now()));
         snapshot_soon();
     });
